@@ -1,0 +1,166 @@
+"""Read and check a user's beat CSV (Kaggle format); the one validator the CLI and dashboard share.
+
+Accepted: one beat per row, 187 values in [0, 1] (min-max normalised per beat,
+zero-padded, as in Kaggle's mitbih_*.csv), optionally a 188th column with the
+label 0..4 (N S V F Q); an optional header row; an optional UTF-8 BOM.
+
+Values outside [0, 1] are rejected rather than rescaled: the models only know
+beats normalised this way, and silently rescaling a raw signal would still give
+confident, meaningless labels. Rows that stay inside [0, 1] but never reach 1
+are accepted with a warning.
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.dataset import CLASSES, N_SAMPLES
+
+DEFAULT_MAX_ROWS = 100_000
+RANGE_TOLERANCE = 1e-6
+FORMAT_HINT = f"each row needs {N_SAMPLES} beat values, or {N_SAMPLES + 1} with the label (0-4) last"
+
+
+class InputError(ValueError):
+    """The user's file cannot be used; str() is one sentence saying what to fix."""
+
+
+@dataclass
+class Beats:
+    X: np.ndarray  # (n, 187) float32
+    y: np.ndarray | None  # (n,) int labels 0..4, when the file had them
+    warnings: list[str] = field(default_factory=list)
+
+
+def _read_bytes(source) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"File '{path}' not found: check the path.")
+        return path.read_bytes()
+    return source.read()
+
+
+def _rows_text(source) -> str:
+    data = _read_bytes(source)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        raise InputError(f"The file is empty: upload a CSV with one beat per row ({FORMAT_HINT}).")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:65536]:
+        raise InputError("The file is not a text CSV (it contains binary data): save it as a UTF-8 CSV file.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"The file is not UTF-8 text (undecodable byte at position {exc.start}): save it as a UTF-8 CSV file."
+        ) from None
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_header(cells: list[str]) -> bool:
+    """Column names, not a beat: mostly non-numeric, or pandas' default 0, 1, 2, ... names."""
+    non_numeric = sum(not _is_number(c) for c in cells)
+    return non_numeric * 2 >= len(cells) or [c.strip() for c in cells] == [str(i) for i in range(len(cells))]
+
+
+def _describe_bad_cell(lines: list[str], first_row: int, n_columns: int) -> str:
+    """Find the first row that pandas could not turn into finite numbers and say why."""
+    row = 0
+    for line in lines[first_row:]:
+        if not line.strip():
+            continue
+        row += 1
+        cells = line.rstrip("\r").split(",")
+        if len(cells) != n_columns:
+            return f"Row {row} has {len(cells)} columns but row 1 has {n_columns}: {FORMAT_HINT}."
+        for col, cell in enumerate(cells, 1):
+            text = cell.strip()
+            if not text:
+                return f"Row {row}, column {col} is empty: fill in every value."
+            if not _is_number(text):
+                return f"Row {row}, column {col} is not a number ('{text[:20]}'): every value must be numeric."
+            if not np.isfinite(float(text)):
+                return f"Row {row}, column {col} is '{text}': every value must be a finite number."
+    return f"The file could not be read as numbers: {FORMAT_HINT}."
+
+
+def read_beats_csv(source, *, max_rows: int | None = DEFAULT_MAX_ROWS) -> Beats:
+    """Parse and check a beat CSV; raise InputError with one sentence naming the problem."""
+    text = _rows_text(source)
+    first_line = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+    if ";" in first_line or "\t" in first_line:
+        raise InputError("The file is not comma-separated (found ';' or tabs): save it as a comma-separated CSV.")
+    first_cells = first_line.split(",")
+    has_header = _is_header(first_cells)
+    n_columns = len(first_cells)
+    if n_columns not in (N_SAMPLES, N_SAMPLES + 1):
+        where = "The header has" if has_header else "Row 1 has"
+        raise InputError(f"{where} {n_columns} columns: {FORMAT_HINT}.")
+
+    n_rows = sum(1 for line in text.splitlines() if line.strip()) - int(has_header)
+    if n_rows == 0:
+        raise InputError(f"The file has a header but no beats: add one beat per row ({FORMAT_HINT}).")
+    if max_rows is not None and n_rows > max_rows:
+        raise InputError(f"The file has {n_rows:,} beats, more than the limit of {max_rows:,}: split it into smaller files.")
+
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), header=None, skiprows=int(has_header), skip_blank_lines=True,
+            na_filter=True, low_memory=False,
+        )
+    except pd.errors.ParserError as exc:
+        match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if match:
+            expected, line, saw = (int(g) for g in match.groups())
+            raise InputError(f"Row {line - int(has_header)} has {saw} columns but row 1 has {expected}: {FORMAT_HINT}.") from None
+        raise InputError(f"The file could not be parsed as CSV: {FORMAT_HINT}.") from None
+
+    values = frame.to_numpy()
+    if frame.shape[1] != n_columns or values.dtype.kind != "f" or not np.isfinite(values).all():
+        raise InputError(_describe_bad_cell(text.splitlines(), int(has_header), n_columns))
+
+    X = values[:, :N_SAMPLES]
+    y = None
+    if n_columns == N_SAMPLES + 1:
+        labels = values[:, N_SAMPLES]
+        bad = np.flatnonzero((labels != np.round(labels)) | (labels < 0) | (labels > len(CLASSES) - 1))
+        if len(bad):
+            raise InputError(
+                f"Row {bad[0] + 1} has label {labels[bad[0]]:g} in column {N_SAMPLES + 1}: "
+                "labels must be 0-4 (N S V F Q), or leave the column out."
+            )
+        y = labels.astype(np.int64)
+
+    outside = (X < -RANGE_TOLERANCE) | (X > 1 + RANGE_TOLERANCE)
+    if outside.any():
+        row, col = np.argwhere(outside)[0]
+        raise InputError(
+            f"Row {row + 1}, column {col + 1} is {X[row, col]:g}, outside [0, 1]: beats must be min-max "
+            "normalised to [0, 1] per beat, as in the Kaggle CSVs."
+        )
+    X = np.clip(X, 0.0, 1.0).astype(np.float32)
+
+    warnings = []
+    low = np.flatnonzero(X.max(axis=1) < 1 - 1e-3)
+    if len(low):
+        shown = ", ".join(str(r + 1) for r in low[:5]) + (" ..." if len(low) > 5 else "")
+        warnings.append(
+            f"{len(low)} row(s) never reach 1.0 (rows {shown}): Kaggle beats are min-max normalised so each "
+            "reaches 1, so predictions for these rows may be unreliable."
+        )
+    return Beats(X=X, y=y, warnings=warnings)
