@@ -1,0 +1,120 @@
+"""The estimators: Logistic Regression, the two XGBoost stages and the cascade that joins them."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import Pipeline as ImbPipeline
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from xgboost import XGBClassifier
+
+from pipeline.dataset import CLASSES
+
+NORMAL = 0
+ABNORMAL_CLASSES = np.array([1, 2, 3, 4])  # S V F Q, the multi-class stage's 0..3
+
+
+@dataclass(frozen=True)
+class XGBParams:
+    n_estimators: int = 300
+    max_depth: int = 6
+    learning_rate: float = 0.1
+    subsample: float = 0.9
+    colsample_bytree: float = 0.5
+    min_child_weight: float = 1.0
+    tree_method: str = "hist"
+
+
+@dataclass(frozen=True)
+class Params:
+    """Every training choice in one place; recorded in the report and the manifest."""
+
+    seed: int = 42
+    logreg_C: float = 1.0
+    logreg_max_iter: int = 300
+    smote_k_neighbors: int = 5
+    binary: XGBParams = field(default_factory=XGBParams)
+    multiclass: XGBParams = field(default_factory=XGBParams)
+    threshold_cv_folds: int = 3
+    threshold_grid: tuple[float, ...] = tuple(np.round(np.arange(0.1, 0.91, 0.05), 2))
+    n_jobs: int = 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def make_logreg(p: Params) -> Pipeline:
+    """Scaler and LR as one object, so the training scaler is the one every prediction uses."""
+    return Pipeline([
+        ("scale", StandardScaler()),
+        ("logreg", LogisticRegression(C=p.logreg_C, class_weight="balanced", max_iter=p.logreg_max_iter,
+                                      random_state=p.seed)),
+    ])
+
+
+def make_xgb(xp: XGBParams, p: Params, objective: str) -> XGBClassifier:
+    return XGBClassifier(**asdict(xp), objective=objective, random_state=p.seed, n_jobs=p.n_jobs)
+
+
+def make_binary(p: Params) -> ImbPipeline:
+    """Normal vs abnormal; SMOTE inside the pipeline, so it resamples training folds only."""
+    return ImbPipeline([
+        ("smote", SMOTE(k_neighbors=p.smote_k_neighbors, random_state=p.seed)),
+        ("xgb", make_xgb(p.binary, p, "binary:logistic")),
+    ])
+
+
+def make_multiclass(p: Params) -> ImbPipeline:
+    """S, V, F, Q among abnormal beats; SMOTE the same way."""
+    return ImbPipeline([
+        ("smote", SMOTE(k_neighbors=p.smote_k_neighbors, random_state=p.seed)),
+        ("xgb", make_xgb(p.multiclass, p, "multi:softprob")),
+    ])
+
+
+class Cascade(ClassifierMixin, BaseEstimator):
+    """Binary stage, then the multi-class stage for the beats it calls abnormal.
+
+    predict_proba gives P(N) = 1 - P(abnormal) and P(k) = P(abnormal) * P(k | abnormal);
+    predict is derived from it: abnormal when P(abnormal) >= threshold, then the most
+    probable abnormal class. The stages are fitted estimators (any with predict_proba).
+    """
+
+    def __init__(self, binary=None, multiclass=None, threshold: float = 0.5):
+        self.binary = binary
+        self.multiclass = multiclass
+        self.threshold = threshold
+
+    @property
+    def classes_(self):
+        return np.arange(len(CLASSES))
+
+    def predict_proba(self, X) -> np.ndarray:
+        p_abnormal = self.binary.predict_proba(X)[:, 1]
+        p_given_abnormal = self.multiclass.predict_proba(X)
+        proba = np.empty((len(p_abnormal), len(CLASSES)))
+        proba[:, NORMAL] = 1.0 - p_abnormal
+        proba[:, ABNORMAL_CLASSES] = p_abnormal[:, None] * p_given_abnormal
+        return proba
+
+    def predict(self, X) -> np.ndarray:
+        return decide(self.predict_proba(X), self.threshold)
+
+
+def decide(proba: np.ndarray, threshold: float) -> np.ndarray:
+    """The cascade's decision from its five probabilities."""
+    abnormal = 1.0 - proba[:, NORMAL] >= threshold
+    return np.where(abnormal, ABNORMAL_CLASSES[np.argmax(proba[:, ABNORMAL_CLASSES], axis=1)], NORMAL)
+
+
+def choose_threshold(y_train: np.ndarray, p_abnormal_oof: np.ndarray, grid) -> float:
+    """The binary threshold with the best abnormal-class F1 on out-of-fold training predictions."""
+    from sklearn.metrics import f1_score
+
+    abnormal = (y_train != NORMAL).astype(int)
+    scores = [f1_score(abnormal, (p_abnormal_oof >= t).astype(int)) for t in grid]
+    return float(grid[int(np.argmax(scores))])
