@@ -1,0 +1,1 @@
+"""Heartbeat classification pipeline: MIT-BIH beats -> models -> verified bundle."""

@@ -13,6 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from xgboost import XGBClassifier
 
 from pipeline.dataset import CLASSES
+from pipeline.features import rhythm_features
 
 NORMAL = 0
 ABNORMAL_CLASSES = np.array([1, 2, 3, 4])  # S V F Q, the multi-class stage's 0..3
@@ -37,6 +38,7 @@ class Params:
     logreg_C: float = 1.0
     logreg_max_iter: int = 300
     smote_k_neighbors: int = 5
+    binary_smote_ratio: float = 0.5  # abnormal beats are oversampled to half the normal ones
     binary: XGBParams = field(default_factory=XGBParams)
     multiclass: XGBParams = field(default_factory=XGBParams)
     threshold_cv_folds: int = 3
@@ -60,18 +62,24 @@ def make_xgb(xp: XGBParams, p: Params, objective: str) -> XGBClassifier:
     return XGBClassifier(**asdict(xp), objective=objective, random_state=p.seed, n_jobs=p.n_jobs)
 
 
+def make_smote(p: Params, sampling_strategy="auto", smallest_class: int | None = None) -> SMOTE:
+    """SMOTE, with fewer neighbours when a class has too few beats for the usual k (small record sets)."""
+    k = p.smote_k_neighbors if smallest_class is None else max(1, min(p.smote_k_neighbors, smallest_class - 1))
+    return SMOTE(sampling_strategy=sampling_strategy, k_neighbors=k, random_state=p.seed)
+
+
 def make_binary(p: Params) -> ImbPipeline:
     """Normal vs abnormal; SMOTE inside the pipeline, so it resamples training folds only."""
     return ImbPipeline([
-        ("smote", SMOTE(k_neighbors=p.smote_k_neighbors, random_state=p.seed)),
+        ("smote", make_smote(p, p.binary_smote_ratio)),
         ("xgb", make_xgb(p.binary, p, "binary:logistic")),
     ])
 
 
-def make_multiclass(p: Params) -> ImbPipeline:
+def make_multiclass(p: Params, smallest_class: int | None = None) -> ImbPipeline:
     """S, V, F, Q among abnormal beats; SMOTE the same way."""
     return ImbPipeline([
-        ("smote", SMOTE(k_neighbors=p.smote_k_neighbors, random_state=p.seed)),
+        ("smote", make_smote(p, "auto", smallest_class)),
         ("xgb", make_xgb(p.multiclass, p, "multi:softprob")),
     ])
 
@@ -81,7 +89,9 @@ class Cascade(ClassifierMixin, BaseEstimator):
 
     predict_proba gives P(N) = 1 - P(abnormal) and P(k) = P(abnormal) * P(k | abnormal);
     predict is derived from it: abnormal when P(abnormal) >= threshold, then the most
-    probable abnormal class. The stages are fitted estimators (any with predict_proba).
+    probable abnormal class. Both stages are fitted on rhythm_features(X), which the
+    cascade computes once per call: any estimators with predict_proba on those will do
+    (the imblearn pipelines while training, the bare boosters loaded from a bundle).
     """
 
     def __init__(self, binary=None, multiclass=None, threshold: float = 0.5):
@@ -94,8 +104,9 @@ class Cascade(ClassifierMixin, BaseEstimator):
         return np.arange(len(CLASSES))
 
     def predict_proba(self, X) -> np.ndarray:
-        p_abnormal = self.binary.predict_proba(X)[:, 1]
-        p_given_abnormal = self.multiclass.predict_proba(X)
+        features = rhythm_features(X)
+        p_abnormal = self.binary.predict_proba(features)[:, 1]
+        p_given_abnormal = self.multiclass.predict_proba(features)
         proba = np.empty((len(p_abnormal), len(CLASSES)))
         proba[:, NORMAL] = 1.0 - p_abnormal
         proba[:, ABNORMAL_CLASSES] = p_abnormal[:, None] * p_given_abnormal
