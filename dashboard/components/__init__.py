@@ -1,0 +1,1 @@
+"""Small layout and figure factories shared by the dashboard's pages."""

@@ -1,0 +1,55 @@
+"""Cards, alerts and small layout pieces used on several pages."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+
+def stat_card(title: str, value: str, note: str = "", *, id: str | None = None) -> dbc.Card:
+    body = [html.Div(title, className="stat-title"), html.Div(value, className="stat-value")]
+    if note:
+        body.append(html.Div(note, className="stat-note"))
+    kwargs = {"id": id} if id else {}
+    return dbc.Card(dbc.CardBody(body), className="stat-card h-100", **kwargs)
+
+
+def bundle_problem(error: Exception) -> dbc.Alert:
+    """What a page shows instead of figures when the model bundle cannot be loaded."""
+    return dbc.Alert(
+        [
+            html.H5("The model bundle could not be loaded", className="alert-heading"),
+            html.P(str(error), className="mb-1"),
+            html.P(
+                "Train one with `python -m pipeline train ... --out models/`, or point MODELS_DIR at a bundle.",
+                className="mb-0 small",
+            ),
+        ],
+        color="danger",
+        id="bundle-problem",
+    )
+
+
+def section(title: str, *children, lead: str | None = None, id: str | None = None) -> html.Section:
+    head = [html.H4(title, className="mt-4 mb-2")]
+    if lead:
+        head.append(html.P(lead, className="text-muted"))
+    kwargs = {"id": id} if id else {}
+    return html.Section([*head, *children], **kwargs)
+
+
+def percent(value: float) -> str:
+    return f"{value:.1%}"
+
+
+def protocol_options(report: dict, radio_id: str) -> list[dict]:
+    """Radio options for the report's evaluation protocols; an unavailable one is shown, disabled, with its reason."""
+    options = []
+    for key, protocol in report["protocols"].items():
+        available = protocol.get("available", False)
+        label = protocol.get("title", key) if available else f"{key}: {protocol.get('reason', 'not available')}"
+        options.append({"label": label, "value": key, "disabled": not available, "input_id": f"{radio_id}-{key}"})
+    return options
+
+
+def first_available(report: dict) -> str:
+    return next(k for k, p in report["protocols"].items() if p.get("available"))

@@ -1,0 +1,17 @@
+"""Gunicorn settings for the dashboard, shared by the Procfile and `python -m dashboard --share`."""
+import os
+
+# Hosts such as Heroku or Render set PORT and WEB_CONCURRENCY.
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8050')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads let one worker stream an upload while it answers page views.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# A 100 MB upload on a slow link takes a while; the classification itself takes seconds.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "180"))
+# Never preload: the bundle (XGBoost, OpenMP) must be loaded after the fork, in each worker.
+preload_app = False
+# One OpenMP thread per worker: workers x threads already fill the cores, and it keeps XGBoost fork-safe.
+raw_env = [f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '1')}"]
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+accesslog = os.environ.get("GUNICORN_ACCESSLOG")  # "-" for stdout; off by default

@@ -1,0 +1,56 @@
+"""About page: how the models were trained and evaluated, their limits, and the data licence."""
+import dash
+from dash import dcc, html
+
+dash.register_page(__name__, path="/about", name="About", order=3, title="About · Heartbeat classifier")
+
+TEXT = """
+## How the models were trained
+
+Every beat is 187 samples of one ECG lead around an R peak, scaled to [0, 1]. Three models are trained
+by this project's pipeline (`python -m pipeline train`) with fixed seeds, and saved together with a
+manifest of file hashes and library versions that the dashboard checks before it loads anything:
+
+* **Logistic Regression**: a standard scaler and a class-balanced logistic regression, saved as one
+  pipeline, so every upload is scaled with the training data's statistics. A single uploaded beat gets
+  the same prediction it would get inside a batch.
+* **Binary XGBoost**: normal (N) against abnormal (S, V, F, Q), with SMOTE oversampling applied inside
+  the training pipeline only, never to test beats.
+* **Multi-class XGBoost**: which abnormal class (S, V, F or Q), trained on abnormal beats, SMOTE the same way.
+* **The cascade**: beats the binary model calls abnormal go on to the multi-class model. Its decision
+  threshold was chosen by cross-validation on training data, never on the test set.
+
+## How they were evaluated
+
+* **Intra-patient**: beats are split 80/20 at random, as in the Kaggle version of the data. Beats of
+  the same person, often nearly identical, land on both sides, so these figures are optimistic.
+* **Inter-patient**: the de Chazal et al. (2004) split trains on 22 records (DS1) and tests on 22
+  other people (DS2). This is how a model meets a patient it has never seen, and its figures are much
+  lower: heartbeat shapes differ more between people than between the classes within one person, S beats
+  in particular look like normal beats with a slightly early timing that a single beat's waveform
+  barely shows.
+
+Accuracy alone misleads here: about 83% of beats are N, so a model that calls everything normal is 83%
+accurate. Look at per-class recall (AAMI's sensitivity, Se), precision (positive predictivity, +P) and
+macro-F1 on the Models page.
+
+## Limitations
+
+This is a **research and teaching tool, not a medical device**. It has not been validated clinically and
+must not be used to diagnose or treat anyone. It classifies single, already segmented and normalised
+beats: it does not find beats in a raw ECG, and it knows nothing about rhythm, the patient or the other
+lead. Uploads must be in the same format as the training beats (187 samples in [0, 1]); values outside
+that range are flagged, because the models have never seen such input.
+
+## Data and licence
+
+The MIT-BIH Arrhythmia Database (Moody GB, Mark RG. *The impact of the MIT-BIH Arrhythmia Database.*
+IEEE Eng in Med and Biol 20(3):45-50, 2001) is published by PhysioNet (Goldberger AL et al.
+*PhysioBank, PhysioToolkit, and PhysioNet.* Circulation 101(23):e215-e220, 2000) under the
+[Open Data Commons Attribution License v1.0](https://physionet.org/content/mitdb/view-license/1.0.0/).
+The Kaggle heartbeat CSVs (Kachuee M, Fazeli S, Sarrafzadeh M. *ECG Heartbeat Classification: A Deep
+Transferable Representation.* ICHI 2018) are derived from it. The sample file offered on the Predict
+page is 50 beats from the Kaggle test set.
+"""
+
+layout = html.Div(dcc.Markdown(TEXT, link_target="_blank", className="about"), id="about-page")

@@ -1,0 +1,109 @@
+"""Data page: where the beats come from, how the classes are distributed, and what each class looks like."""
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+
+from pipeline.dataset import CLASS_NAMES, CLASSES
+
+from dashboard.components.cards import bundle_problem, first_available, protocol_options, section
+from dashboard.components.figures import distribution_figure, templates_figure
+from dashboard.data import BundleError, get_report
+
+dash.register_page(__name__, path="/", name="Data", order=0, title="Data · Heartbeat classifier")
+
+SOURCES = {
+    "mitdb": "the MIT-BIH Arrhythmia Database records, segmented into beats by this project's pipeline",
+    "kaggle": "the Kaggle “ECG Heartbeat Categorization” CSVs (Kachuee et al., 2018), themselves cut from MIT-BIH",
+}
+
+
+def class_table(report: dict, protocol: str) -> dbc.Table:
+    splits = report["protocols"][protocol]["splits"]
+    header = html.Thead(html.Tr([html.Th("Class"), *[html.Th(f"{s} beats", className="text-end") for s in splits],
+                                 *[html.Th(f"{s} share", className="text-end") for s in splits]]))
+    totals = {s: sum(c.values()) or 1 for s, c in splits.items()}
+    rows = [
+        html.Tr(
+            [
+                html.Td(f"{cls}: {CLASS_NAMES[cls]}"),
+                *[html.Td(f"{splits[s].get(cls, 0):,}", className="text-end") for s in splits],
+                *[html.Td(f"{splits[s].get(cls, 0) / totals[s]:.2%}", className="text-end") for s in splits],
+            ]
+        )
+        for cls in CLASSES
+    ]
+    return dbc.Table([header, html.Tbody(rows)], size="sm", striped=True, className="mb-0", id="data-class-table")
+
+
+def layout(**_query):
+    try:
+        report = get_report()
+    except BundleError as error:
+        return bundle_problem(error)
+    dataset = report["dataset"]
+    source = SOURCES.get(dataset.get("source"), dataset.get("source", "unknown"))
+    return html.Div(
+        [
+            html.H2("The beats"),
+            dcc.Markdown(
+                f"""
+The models were trained on **{dataset['rows']:,} beats** from {source}.
+
+The [MIT-BIH Arrhythmia Database](https://physionet.org/content/mitdb/1.0.0/) holds 48 half-hour,
+two-lead ambulatory ECG recordings from 47 people, sampled at 360 Hz, with every beat annotated by
+two cardiologists (Moody & Mark, *IEEE Eng Med Biol* 2001). It is distributed by
+[PhysioNet](https://physionet.org/) (Goldberger et al., *Circulation* 2000) under the Open Data
+Commons Attribution License v1.0. Beats are grouped into the five AAMI EC57 classes: **N** normal and
+bundle-branch-block beats, **S** supraventricular ectopic, **V** ventricular ectopic, **F** fusion of
+ventricular and normal, **Q** paced or unclassifiable. Each beat is 187 samples scaled to [0, 1], the
+layout of the Kaggle CSVs the dashboard also accepts.
+""",
+                link_target="_blank",
+            ),
+            section(
+                "Class distribution",
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            dbc.RadioItems(
+                                id="data-protocol",
+                                options=protocol_options(report, "data-protocol"),
+                                value=first_available(report),
+                                inline=True,
+                            ),
+                            md=9,
+                        ),
+                        dbc.Col(dbc.Switch(id="data-log", label="log scale", value=False), md=3,
+                                className="text-md-end"),
+                    ],
+                    className="mb-2",
+                ),
+                dcc.Graph(id="data-distribution", config={"displaylogo": False}),
+                html.Div(id="data-class-table-wrap", className="table-responsive"),
+                lead=(
+                    "N dominates and F is tiny: a model can score high accuracy while missing the rare classes, "
+                    "which is why the Models page shows per-class recall and macro-F1."
+                ),
+            ),
+            section(
+                "What a beat of each class looks like",
+                dcc.Graph(id="data-templates", figure=templates_figure(report["templates"]),
+                          config={"displaylogo": False}),
+                lead="Mean of the training beats of each class (dashed), with a band of ±1 standard deviation.",
+            ),
+        ]
+    )
+
+
+@callback(
+    Output("data-distribution", "figure"),
+    Output("data-class-table-wrap", "children"),
+    Input("data-protocol", "value"),
+    Input("data-log", "value"),
+)
+def show_distribution(protocol, log_scale):
+    report = get_report()
+    return (
+        distribution_figure(report["protocols"][protocol]["splits"], log_scale=bool(log_scale)),
+        class_table(report, protocol),
+    )

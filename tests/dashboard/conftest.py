@@ -1,0 +1,117 @@
+"""Dashboard test set-up: headless Chromium for dash[testing], a private upload store, and servers to test against."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "assets" / "random_test_sample.csv"
+CHROMEDRIVER = shutil.which("chromedriver")
+CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+BROWSER_FIXTURES = {"dash_duo", "dash_br", "dash_thread_server"}
+
+
+def pytest_configure(config):
+    # Always headless: CI and developer machines alike have no display.
+    config.option.headless = True
+    if CHROMIUM:
+        os.environ.setdefault("DASH_TEST_CHROMEPATH", CHROMIUM)
+
+
+def pytest_collection_modifyitems(config, items):
+    if CHROMEDRIVER and CHROMIUM:
+        return
+    reason = (
+        "needs Chromium and chromedriver (Debian: apt-get install chromium chromium-driver; "
+        "`make test` installs them when it runs as root)"
+    )
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def upload_dir(tmp_path_factory):
+    """Every test session gets its own upload store, shared with the gunicorn workers it starts."""
+    path = tmp_path_factory.mktemp("uploads")
+    os.environ["UPLOAD_DIR"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def bundle():
+    from dashboard.data import BundleError, get_bundle
+
+    try:
+        return get_bundle()
+    except BundleError as error:
+        pytest.fail(f"The dashboard tests need the committed model bundle: {error}")
+
+
+@pytest.fixture(scope="session")
+def report(bundle):
+    return bundle.report
+
+
+@pytest.fixture(scope="session")
+def dash_app(bundle):
+    from dashboard.app import app
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)  # polling a starting server, not waiting on the page under test
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def gunicorn_url(upload_dir, tmp_path_factory):
+    """The Procfile's command (gunicorn, 2 workers) on a free loopback port; yields its base URL."""
+    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    log = open(log_path, "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "python:dashboard.gunicorn_conf", "dashboard.app:server"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_for_http(url + "/healthz", process)
+        except RuntimeError as error:
+            pytest.fail(f"{error}; gunicorn said:\n{log_path.read_text()}")
+        yield url
+    finally:
+        log.close()
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

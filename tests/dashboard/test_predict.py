@@ -1,0 +1,113 @@
+"""The Predict page in a real headless Chromium: the sample, real file uploads, broken files, and gunicorn with 2 workers."""
+import pytest
+from dash.testing.browser import Browser
+from dash.testing.wait import until
+
+from pagehelpers import expected_accuracy, open_path, upload_file, wait_for_results, wait_for_traces
+from pipeline.validate import InputError, read_beats_csv
+
+from conftest import SAMPLE
+
+pytestmark = pytest.mark.browser
+
+N_SAMPLE = sum(1 for line in SAMPLE.read_text().splitlines() if line.strip()) if SAMPLE.exists() else 0
+
+
+def check_sample_results(browser, bundle, *, model="cascade"):
+    wait_for_results(browser, N_SAMPLE)
+    browser.wait_for_contains_text("#predict-summary-text", "with labels")
+    browser.wait_for_text_to_equal(
+        f"#predict-accuracy-{model} .stat-value", expected_accuracy(bundle, SAMPLE, model), timeout=20
+    )
+    wait_for_traces(browser, f"predict-confusion-{model}")
+    wait_for_traces(browser, "predict-counts")
+    # the overlay: at least one template band + mean + one beat
+    wait_for_traces(browser, "predict-overlay", at_least=3)
+    rows = browser.find_elements("#predict-table tbody tr")
+    assert len(rows) > 1, "the table shows no beats"
+
+
+def test_pred001_sample_button(dash_duo, dash_app, bundle):
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict")
+    dash_duo.wait_for_element("#predict-sample").click()
+    check_sample_results(dash_duo, bundle)
+    assert dash_duo.get_logs() == []
+
+
+def test_pred002_upload_file_both_models(dash_duo, dash_app, bundle):
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict")
+    dash_duo.find_element("#predict-model-both").click()
+    upload_file(dash_duo, SAMPLE)
+    check_sample_results(dash_duo, bundle, model="cascade")
+    dash_duo.wait_for_text_to_equal(
+        "#predict-accuracy-logreg .stat-value", expected_accuracy(bundle, SAMPLE, "logreg"), timeout=20
+    )
+    headers = [th.text for th in dash_duo.find_elements("#predict-table th.dash-header")]
+    assert any("LR" in h for h in headers) and any("cascade" in h for h in headers), headers
+    assert dash_duo.get_logs() == []
+
+
+def test_pred003_select_rows_redraws_overlay(dash_duo, dash_app, bundle):
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict")
+    dash_duo.wait_for_element("#predict-sample").click()
+    wait_for_results(dash_duo, N_SAMPLE)
+    before = wait_for_traces(dash_duo, "predict-overlay", at_least=3)
+    boxes = dash_duo.find_elements("#predict-table td.dash-select-cell input")
+    # tick every unticked box on the first page: more beats, more lines
+    for box in boxes:
+        if not box.is_selected():
+            box.click()
+    until(lambda: wait_for_traces(dash_duo, "predict-overlay") > before, timeout=20,
+          msg="ticking rows did not add beats to the overlay")
+    assert dash_duo.get_logs() == []
+
+
+BROKEN = {
+    "empty.csv": b"",
+    "junk.csv": bytes(range(256)) * 64,
+    "columns.csv": b"0.1,0.2,0.3\n0.4,0.5,0.6\n",
+    "nan.csv": (",".join(["0.5"] * 186 + ["nan"]) + "\n").encode(),
+}
+
+
+def test_pred004_broken_files_show_the_validator_sentence(dash_duo, dash_app, bundle, tmp_path):
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict")
+    for name, content in BROKEN.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(InputError) as expected:
+            read_beats_csv(content)
+        upload_file(dash_duo, path)
+        dash_duo.wait_for_contains_text("#predict-message", f"{name}: {expected.value}", timeout=20)
+        assert dash_duo.find_element("#predict-results").get_attribute("hidden") is not None
+    # the page still works for the next, good file
+    upload_file(dash_duo, SAMPLE)
+    check_sample_results(dash_duo, bundle)
+    assert dash_duo.get_logs() == []
+
+
+def test_pred005_over_the_size_limit(dash_duo, dash_app, tmp_path, monkeypatch):
+    monkeypatch.setenv("UPLOAD_MAX_MB", "0.05")  # 52 kB: the sample (110 kB) is over it
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict")
+    upload_file(dash_duo, SAMPLE)
+    dash_duo.wait_for_contains_text("#predict-message", "UPLOAD_MAX_MB", timeout=20)
+    assert dash_duo.get_logs() == []
+
+
+def test_pred006_gunicorn_two_workers(dash_br: Browser, bundle, gunicorn_url):
+    dash_br.server_url = gunicorn_url
+    open_path(dash_br, "/predict")
+    # two uploads; with 2 workers the upload, the classification and the table pages land on either
+    for _ in range(2):
+        upload_file(dash_br, SAMPLE)
+        check_sample_results(dash_br, bundle)
+    dash_br.find_element("#predict-sample").click()
+    check_sample_results(dash_br, bundle)
+    open_path(dash_br, "/models")
+    wait_for_traces(dash_br, "models-confusion")
+    assert dash_br.get_logs() == []
