@@ -1,0 +1,120 @@
+"""Benchmark training and prediction against the old app's recipe, side by side on the same splits.
+
+    .venv/bin/python bench/bench_train.py --data beats.parquet [--train-runs 1] [--predict-runs 5]
+
+1. The old recipe (default XGBClassifier for both stages, SMOTE applied to the
+   whole training set outside any pipeline, threshold 0.5, the same LR), fitted
+   and scored in this process on the intra- and inter-patient splits.
+2. Our `python -m pipeline train`, run as a subprocess: wall time and peak
+   memory (the child's max RSS), and its report's figures.
+3. Cascade prediction throughput in process (beats/s, median of several runs),
+   and `python -m pipeline predict` on a 21,892-row CSV (Kaggle's test-file size).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from imblearn.over_sampling import SMOTE  # noqa: E402
+from xgboost import XGBClassifier  # noqa: E402
+
+from pipeline.bundle import load_bundle  # noqa: E402
+from pipeline.dataset import FEATURES, inter_patient_split, intra_patient_split, read_table  # noqa: E402
+from pipeline.evaluate import multiclass_metrics  # noqa: E402
+from pipeline.models import Params, make_logreg  # noqa: E402
+
+
+def old_recipe(X_train, y_train, X_test, y_test) -> dict:
+    """The Streamlit app's recipe: SMOTE on the whole training set, default XGBoost, threshold 0.5."""
+    abnormal = (y_train != 0).astype(int)
+    Xb, yb = SMOTE(random_state=42).fit_resample(X_train, abnormal)
+    binary = XGBClassifier(random_state=42).fit(Xb, yb)
+    is_abnormal = y_train != 0
+    Xm, ym = SMOTE(random_state=42).fit_resample(X_train[is_abnormal], y_train[is_abnormal] - 1)
+    multiclass = XGBClassifier(random_state=42).fit(Xm, ym)
+    predicted = np.where(binary.predict(X_test) == 1, multiclass.predict(X_test) + 1, 0)
+    logreg = make_logreg(Params()).fit(X_train, y_train)
+    return {"cascade": multiclass_metrics(y_test, predicted),
+            "logreg": multiclass_metrics(y_test, logreg.predict(X_test))}
+
+
+def row(name: str, m: dict) -> str:
+    pc = m["per_class"]
+    return (f"| {name} | {m['accuracy']:.4f} | {m['macro_f1']:.3f} | "
+            + " | ".join(f"{pc[c]['recall']:.3f}" for c in ("S", "V", "F")) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="beat table from build-dataset")
+    parser.add_argument("--train-runs", type=int, default=1)
+    parser.add_argument("--predict-runs", type=int, default=5)
+    parser.add_argument("--skip-old", action="store_true")
+    args = parser.parse_args()
+    table = read_table(args.data)
+    X = table[FEATURES].to_numpy(np.float32)
+    y = table["label"].to_numpy(np.int64)
+
+    print("| model | accuracy | macro-F1 | Se S | Se V | Se F |")
+    print("|---|---|---|---|---|---|")
+    if not args.skip_old:
+        for name, split in (("intra", intra_patient_split), ("inter", inter_patient_split)):
+            train, test = split(table)
+            started = time.perf_counter()
+            old = old_recipe(X[train], y[train], X[test], y[test])
+            print(row(f"old recipe cascade, {name}", old["cascade"]), f"({time.perf_counter() - started:.0f} s)")
+            print(row(f"old recipe LR, {name}", old["logreg"]))
+
+    train_times, peaks = [], []
+    with tempfile.TemporaryDirectory() as out:
+        for _ in range(args.train_runs):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "pipeline", "train", "--data", str(args.data), "--out", out],
+                           cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
+            train_times.append(time.perf_counter() - started)
+            peaks.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+        report = json.loads((Path(out) / "report.json").read_text())
+    for name, section in report["protocols"].items():
+        for model in ("cascade", "logreg"):
+            print(row(f"ours {model}, {name}", section["models"][model]))
+    print(f"\ntrain (both protocols, all models): median {statistics.median(train_times):.0f} s over "
+          f"{len(train_times)} run(s); peak RSS {max(peaks):,.0f} MB")
+
+    bundle = load_bundle(ROOT / "models", n_jobs=os.cpu_count() or 1)
+    _, test = intra_patient_split(table)
+    beats = np.tile(X[test], (5, 1))[:100_000]
+    rates = []
+    for _ in range(args.predict_runs):
+        started = time.perf_counter()
+        bundle.models["cascade"].predict_proba(beats)
+        rates.append(len(beats) / (time.perf_counter() - started))
+    print(f"cascade predict_proba: median {statistics.median(rates):,.0f} beats/s over {len(rates)} runs "
+          f"({len(beats):,} beats, {os.cpu_count()} threads)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "test.csv"
+        rows = np.column_stack([X[test], y[test]])[:21_892]
+        np.savetxt(csv, rows, delimiter=",", fmt="%.9g")
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "pipeline", "predict", str(csv), "--out", str(Path(tmp) / "p.csv")],
+                           cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
+            times.append(time.perf_counter() - started)
+        print(f"`pipeline predict` on {len(rows):,} rows: median {statistics.median(times):.1f} s over 3 runs")
+
+
+if __name__ == "__main__":
+    main()
