@@ -1,4 +1,4 @@
-"""Command line: build-dataset, train, predict, sample. Run `python -m pipeline COMMAND --help`."""
+"""Command line: build-dataset, train, tune, predict, sample. Run `python -m pipeline COMMAND --help`."""
 from __future__ import annotations
 
 import argparse
@@ -80,6 +80,20 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    import json
+
+    from pipeline.models import Params
+    from pipeline.tune import tune
+
+    table, _ = load_source(args)
+    results = tune(table, Params(), folds=args.folds, progress=say)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+    say(f"best binary {results['best_binary']}; best multi-class {results['best_multiclass']} -> {args.out}")
+    return 0
+
+
 def cmd_predict(args) -> int:
     from pipeline.bundle import load_bundle
     from pipeline.evaluate import multiclass_metrics
@@ -137,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_source_arguments(train)
     train.add_argument("--out", type=Path, default=Path("models"), help="bundle folder (default: models/)")
     train.set_defaults(run=cmd_train)
+
+    tune = commands.add_parser("tune", help="cross-validate the XGBoost candidates on the intra-patient training split")
+    add_source_arguments(tune)
+    tune.add_argument("--folds", type=int, default=3)
+    tune.add_argument("--out", type=Path, default=Path("bench/tuning.json"))
+    tune.set_defaults(run=cmd_tune)
 
     predict = commands.add_parser("predict", help="label the beats of a Kaggle-format CSV")
     predict.add_argument("file", type=Path, help="CSV: 187 values per row (188 with the label last), header optional")
