@@ -20,7 +20,7 @@ def make_small_params():
     """Training parameters small enough for ~1,000 fixture beats on a busy 2-core machine.
 
     binary_smote_ratio is 1.0 because the fixture holds more abnormal beats than
-    half its normal ones (see test_mod_smote_ratio_small for why the default fails).
+    half its normal ones (see test_pipeline_models.py::test_mod_smote_ratio_small for why the default fails).
     """
     from pipeline.models import Params, XGBParams
 
