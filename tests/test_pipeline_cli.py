@@ -134,3 +134,15 @@ def test_cli_build_dataset_missing(tmp_path, capsys):
     assert main(["build-dataset", "--mitdb-dir", str(tmp_path / "none"), "--out", str(tmp_path / "b.parquet")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "none" in err and "--download" in err
+
+
+def test_cli_help(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert all(command in out for command in ("build-dataset", "train", "predict", "sample"))
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    out = capsys.readouterr().out
+    assert "--model" in out and "--max-rows" in out and "--out" in out

@@ -411,3 +411,34 @@ def test_mod_metrics_binary():
     assert metrics["roc_auc"] == pytest.approx(roc_auc_score(truth, p))
     assert metrics["confusion_matrix"] == confusion_matrix(truth, p >= 0.4).tolist()
     assert metrics["labels"] == ["normal", "abnormal"] and metrics["threshold"] == 0.4
+
+
+# ---------------------------------------------------------------- train_all's report, without training again
+
+
+def test_mod_train_kaggle_no_inter(monkeypatch, fixture_table, small_params):
+    """A Kaggle table (no record ids) gets intra-patient figures and a plain 'unavailable' for inter-patient."""
+    import pipeline.train as train
+
+    kaggle = fixture_table.drop(columns=["record", "sample", "symbol"])
+    kaggle.insert(0, "split", np.where(np.arange(len(kaggle)) % 5 == 0, "test", "train"))
+    protocols = []
+
+    def fake_protocol(name, table, split, p, progress=None):
+        protocols.append(name)
+        split(table)  # the real split must accept the table
+        return {"cascade": None}, {"available": True}
+
+    monkeypatch.setattr(train, "run_protocol", fake_protocol)
+    served, report = train.train_all(kaggle, small_params, "kaggle")
+    assert protocols == ["intra"]
+    inter = report["protocols"]["inter"]
+    assert inter["available"] is False and "record" in inter["reason"]
+    # Templates come from Kaggle's own training rows only.
+    is_train = kaggle["split"].to_numpy() == "train"
+    X = kaggle[FEATURES].to_numpy(np.float32)
+    y = kaggle["label"].to_numpy()
+    for label, name in enumerate(CLASSES):
+        expected = X[is_train & (y == label)].mean(axis=0)
+        np.testing.assert_allclose(report["templates"][name]["mean"], expected, atol=1e-5)
+        assert report["templates"][name]["n"] == int(np.sum(is_train & (y == label)))
