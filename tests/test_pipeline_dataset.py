@@ -195,6 +195,25 @@ def test_ds_missing_record_listed(tmp_path):
     assert all(f"232{ext}" in str(error.value) for ext in (".hea", ".dat", ".atr"))
 
 
+@pytest.mark.parametrize("damage", ["209.dat", "209.hea"])
+def test_ds_damaged_record(tmp_path, damage):
+    """A damaged record file is reported with its record, not as a numpy traceback."""
+    copy = shutil.copytree(FIXTURE_MITDB, tmp_path / "mitdb")
+    path = copy / damage
+    path.write_bytes(path.read_bytes()[:1000] if damage.endswith(".dat") else b"garbage\n")
+    with pytest.raises(DatasetError) as error:
+        build_beats(copy)
+    assert "record 209" in str(error.value)
+
+
+def test_ds_read_table_missing(tmp_path):
+    from pipeline.dataset import read_table
+
+    with pytest.raises(DatasetError) as error:
+        read_table(tmp_path / "beats.parquet")
+    assert "beats.parquet" in str(error.value) and "build-dataset" in str(error.value)
+
+
 def test_ds_records_file(tmp_path):
     assert check_mitdb_dir(FIXTURE_MITDB) == ["208", "232", "217", "203", "209"]
 
