@@ -101,3 +101,13 @@ def test_ds_sample_from_test_split_full(full_table):
         assert candidates, f"sample row {n + 1} is not a beat of the table"
         assert any(is_test[i] and full_table["label"].iat[i] == row[187] for i in candidates), \
             f"sample row {n + 1} is not from the intra-patient test split"
+
+
+def test_val_kaggle_sample_full(kaggle_sample):
+    """The validator accepts the real Kaggle rows as they are, with no warning."""
+    from pipeline.validate import read_beats_csv
+
+    beats = read_beats_csv(kaggle_sample)
+    expected = np.loadtxt(kaggle_sample, delimiter=",", ndmin=2)
+    np.testing.assert_allclose(beats.X, expected[:, :187], atol=1e-7, rtol=0)
+    assert list(beats.y) == list(expected[:, 187].astype(int)) and beats.warnings == []

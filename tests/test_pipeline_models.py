@@ -442,3 +442,16 @@ def test_mod_train_kaggle_no_inter(monkeypatch, fixture_table, small_params):
         expected = X[is_train & (y == label)].mean(axis=0)
         np.testing.assert_allclose(report["templates"][name]["mean"], expected, atol=1e-5)
         assert report["templates"][name]["n"] == int(np.sum(is_train & (y == label)))
+
+
+def test_mod_features_per_row(split):
+    """The rhythm features keep the 187 samples and depend on each beat alone."""
+    _, _, X, _ = split
+    features = rhythm_features(X)
+    assert features.shape == (len(X), 187 + 8)
+    np.testing.assert_array_equal(features[:, :187], X)
+    for i in (0, 5, len(X) - 1):
+        np.testing.assert_allclose(rhythm_features(X[i:i + 1])[0], features[i], rtol=0, atol=1e-6)
+    # The segment length feature: one past the last non-zero sample of each beat.
+    lengths = np.array([np.flatnonzero(row)[-1] + 1 for row in X])
+    np.testing.assert_array_equal(features[:, 187], lengths)
