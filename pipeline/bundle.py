@@ -23,6 +23,7 @@ BINARY_FILE = "binary.ubj"
 MULTICLASS_FILE = "multiclass.ubj"
 REPORT_FILE = "report.json"
 MANIFEST_FILE = "manifest.json"
+BUNDLE_FILES = (LOGREG_FILE, BINARY_FILE, MULTICLASS_FILE, REPORT_FILE)
 # The libraries whose versions decide whether the files load and predict the same.
 PINNED_LIBRARIES = ("scikit-learn", "xgboost-cpu", "numpy", "joblib")
 
@@ -78,12 +79,11 @@ def save_bundle(directory, models: dict, report: dict, table: pd.DataFrame) -> P
     cascade.binary[-1].save_model(directory / BINARY_FILE)
     cascade.multiclass[-1].save_model(directory / MULTICLASS_FILE)
     (directory / REPORT_FILE).write_text(json.dumps(report, indent=1))
-    files = (LOGREG_FILE, BINARY_FILE, MULTICLASS_FILE, REPORT_FILE)
     manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
         "libraries": library_versions(),
-        "files": {name: sha256(directory / name) for name in files},
+        "files": {name: sha256(directory / name) for name in BUNDLE_FILES},
         "dataset": {"source": report["dataset"]["source"], **dataset_fingerprint(table)},
         "cascade_threshold": cascade.threshold,
         "params": report["params"],
@@ -105,7 +105,14 @@ def verify_bundle(directory) -> dict:
         manifest = json.loads(manifest_path.read_text())
     except json.JSONDecodeError as exc:
         raise BundleError(f"{manifest_path} is not valid JSON ({exc}): restore it from git or retrain.") from None
-    for name, expected in manifest.get("files", {}).items():
+    files = manifest.get("files", {})
+    unlisted = [name for name in BUNDLE_FILES if name not in files]
+    if unlisted or "libraries" not in manifest or "cascade_threshold" not in manifest:
+        raise BundleError(
+            f"{manifest_path} does not vouch for the whole bundle (missing {', '.join(unlisted) or 'fields'}): "
+            "restore it from git or retrain."
+        )
+    for name, expected in files.items():
         path = directory / name
         if not path.is_file():
             raise BundleError(f"Bundle file {path} is missing: restore it from git or retrain.")
@@ -115,7 +122,7 @@ def verify_bundle(directory) -> dict:
                 "corrupted; restore it from git or retrain."
             )
     installed = library_versions()
-    wrong = {name: (version, installed.get(name)) for name, version in manifest.get("libraries", {}).items()
+    wrong = {name: (version, installed.get(name)) for name, version in manifest["libraries"].items()
              if installed.get(name) != version}
     if wrong:
         detail = ", ".join(f"{name} {want} (installed {have})" for name, (want, have) in wrong.items())

@@ -106,6 +106,7 @@ def cmd_predict(args) -> int:
     bundle = load_bundle(args.models, n_jobs=os.cpu_count() or 1)
     table = predict_table(bundle, beats, args.model)
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False)
         say(f"{len(table):,} predictions -> {args.out}")
     else:

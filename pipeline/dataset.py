@@ -135,7 +135,13 @@ def read_record(mitdb_dir: Path, record: str) -> RecordBeats:
         ann = wfdb.rdann(path, "atr")
     except Exception as exc:  # wfdb raises many types for a damaged file
         raise DatasetError(f"Could not read record {record} in '{mitdb_dir}': {exc}") from exc
-    return beats_from_signal(signal, ann.sample, ann.symbol)
+    beats = beats_from_signal(signal, ann.sample, ann.symbol)
+    if len(beats.samples) == 0:
+        raise DatasetError(
+            f"Record {record} in '{mitdb_dir}' has no beat annotations: its {record}.atr may be damaged; "
+            "copy it again from PhysioNet."
+        )
+    return beats
 
 
 def build_beats(mitdb_dir, records=None, progress=None) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import numpy as np
 from imblearn.over_sampling import SMOTE
@@ -27,7 +28,11 @@ class XGBParams:
     subsample: float = 0.9
     colsample_bytree: float = 0.5
     min_child_weight: float = 1.0
+    max_bin: int = 256
     tree_method: str = "hist"
+    # "multi_output_tree" grows one tree with a leaf vector for all classes per round:
+    # a quarter of the trees to evaluate at prediction time for the four-class stage.
+    multi_strategy: str = "one_output_per_tree"
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,12 @@ def make_xgb(xp: XGBParams, p: Params, objective: str) -> XGBClassifier:
     return XGBClassifier(**asdict(xp), objective=objective, random_state=p.seed, n_jobs=p.n_jobs)
 
 
+def abnormal_target(y: np.ndarray, ratio: float) -> dict:
+    """SMOTE's target for the binary stage: abnormal beats up to `ratio` x the normal ones, never fewer than given."""
+    counts = np.bincount(y, minlength=2)
+    return {1: max(int(ratio * counts[0]), int(counts[1]))}
+
+
 def make_smote(p: Params, sampling_strategy="auto", smallest_class: int | None = None) -> SMOTE:
     """SMOTE, with fewer neighbours when a class has too few beats for the usual k (small record sets)."""
     k = p.smote_k_neighbors if smallest_class is None else max(1, min(p.smote_k_neighbors, smallest_class - 1))
@@ -71,7 +82,7 @@ def make_smote(p: Params, sampling_strategy="auto", smallest_class: int | None =
 def make_binary(p: Params) -> ImbPipeline:
     """Normal vs abnormal; SMOTE inside the pipeline, so it resamples training folds only."""
     return ImbPipeline([
-        ("smote", make_smote(p, p.binary_smote_ratio)),
+        ("smote", make_smote(p, partial(abnormal_target, ratio=p.binary_smote_ratio))),
         ("xgb", make_xgb(p.binary, p, "binary:logistic")),
     ])
 

@@ -12,7 +12,6 @@ are accepted with a warning.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,9 +41,12 @@ def _read_bytes(source) -> bytes:
         return bytes(source)
     if isinstance(source, (str, Path)):
         path = Path(source)
-        if not path.is_file():
-            raise InputError(f"File '{path}' not found: check the path.")
-        return path.read_bytes()
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise InputError(f"File '{path}' not found: check the path.") from None
+        except OSError as exc:
+            raise InputError(f"File '{path}' cannot be read ({exc.strerror}): check the path.") from None
     return source.read()
 
 
@@ -78,16 +80,17 @@ def _is_header(cells: list[str]) -> bool:
     return non_numeric * 2 >= len(cells) or [c.strip() for c in cells] == [str(i) for i in range(len(cells))]
 
 
-def _describe_bad_cell(lines: list[str], first_row: int, n_columns: int) -> str:
+def _describe_bad_cell(lines: list[str], has_header: bool, n_columns: int) -> str:
     """Find the first row that pandas could not turn into finite numbers and say why."""
     row = 0
-    for line in lines[first_row:]:
+    first = "the header" if has_header else "row 1"
+    for line in lines[int(has_header):]:
         if not line.strip():
             continue
         row += 1
         cells = line.rstrip("\r").split(",")
         if len(cells) != n_columns:
-            return f"Row {row} has {len(cells)} columns but row 1 has {n_columns}: {FORMAT_HINT}."
+            return f"Row {row} has {len(cells)} columns but {first} has {n_columns}: {FORMAT_HINT}."
         for col, cell in enumerate(cells, 1):
             text = cell.strip()
             if not text:
@@ -101,8 +104,8 @@ def _describe_bad_cell(lines: list[str], first_row: int, n_columns: int) -> str:
 
 def read_beats_csv(source, *, max_rows: int | None = DEFAULT_MAX_ROWS) -> Beats:
     """Parse and check a beat CSV; raise InputError with one sentence naming the problem."""
-    text = _rows_text(source)
-    first_line = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+    text = _rows_text(source).lstrip("\r\n")  # blank lines before the first row are harmless
+    first_line = text.split("\n", 1)[0].rstrip("\r")
     if ";" in first_line or "\t" in first_line:
         raise InputError("The file is not comma-separated (found ';' or tabs): save it as a comma-separated CSV.")
     first_cells = first_line.split(",")
@@ -124,15 +127,12 @@ def read_beats_csv(source, *, max_rows: int | None = DEFAULT_MAX_ROWS) -> Beats:
             na_filter=True, low_memory=False,
         )
     except pd.errors.ParserError as exc:
-        match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if match:
-            expected, line, saw = (int(g) for g in match.groups())
-            raise InputError(f"Row {line - int(has_header)} has {saw} columns but row 1 has {expected}: {FORMAT_HINT}.") from None
-        raise InputError(f"The file could not be parsed as CSV: {FORMAT_HINT}.") from None
+        raise InputError(_describe_bad_cell(text.splitlines(), has_header, n_columns)) from None
 
     values = frame.to_numpy()
-    if frame.shape[1] != n_columns or values.dtype.kind != "f" or not np.isfinite(values).all():
-        raise InputError(_describe_bad_cell(text.splitlines(), int(has_header), n_columns))
+    if frame.shape[1] != n_columns or values.dtype.kind not in "iuf" or not np.isfinite(values).all():
+        raise InputError(_describe_bad_cell(text.splitlines(), has_header, n_columns))
+    values = values.astype(np.float64)
 
     X = values[:, :N_SAMPLES]
     y = None

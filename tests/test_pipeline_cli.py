@@ -94,8 +94,6 @@ def test_cli_predict_no_bundle(tmp_path, capsys, write_csv, test_beats):
     assert err.startswith("error: ") and "train one with" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.xfail(reason="cli.py:108-109 (cmd_predict): --out into a folder that does not exist raises pandas' OSError, "
-                          "a traceback; sample and build-dataset create the folder", strict=True)
 def test_cli_predict_out_dir(tmp_path, capsys, write_csv, test_beats, fixture_bundle_dir):
     X, _ = test_beats
     source = write_csv(tmp_path / "beats.csv", X[:3])

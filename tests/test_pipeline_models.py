@@ -155,9 +155,6 @@ def test_mod_smote_predict_passthrough(stage, served, split):
     assert pipeline.predict_proba(features).shape[0] == len(X)
 
 
-@pytest.mark.xfail(reason="models.py:71-76: a float sampling_strategy (binary_smote_ratio=0.5) makes SMOTE raise "
-                          "ValueError when abnormal beats already exceed half the normal ones, as in the fixture "
-                          "(523 vs 738), so `train` crashes on such data", strict=True)
 def test_mod_smote_ratio_small(split):
     X_train, y_train, _, _ = split
     pipeline = make_binary(Params())
@@ -336,8 +333,6 @@ def test_mod_bundle_bad_manifest(bundle_copy):
     assert "manifest.json" in str(error.value)
 
 
-@pytest.mark.xfail(reason="bundle.py:108: verify_bundle checks only the files the manifest lists, so a manifest "
-                          "without binary.ubj's entry lets an altered binary.ubj load", strict=True)
 def test_mod_bundle_unlisted_file(bundle_copy):
     manifest = json.loads((bundle_copy / "manifest.json").read_text())
     del manifest["files"]["binary.ubj"]
