@@ -76,11 +76,6 @@ def test_ds_kaggle50_own_length_full(mitdb_dir, kaggle_sample):
         assert np.abs(expected - row[:187]).max() <= 1e-6, f"Kaggle row {n} ({record} at {sample})"
 
 
-@pytest.mark.xfail(
-    reason="assets/random_test_sample.csv is a copy of the 50 real Kaggle rows, not the output of "
-           "`python -m pipeline sample` (only 3 of its rows are in our intra-patient test split)",
-    strict=True,
-)
 def test_ds_sample_from_test_split_full(full_table):
     """The committed assets/random_test_sample.csv holds only beats of the intra-patient test split."""
     path = REPO / "assets" / "random_test_sample.csv"
