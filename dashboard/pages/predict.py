@@ -152,6 +152,7 @@ def layout(**_query):
                     ),
                     section(
                         "Selected beats over their predicted class's template",
+                        html.Div(id="predict-overlay-note", className="small text-muted"),
                         dcc.Graph(id="predict-overlay", config=GRAPH_CONFIG),
                         lead=f"Solid lines are your beats (up to {MAX_OVERLAY}); dashed lines and bands are the "
                         "mean ±1 sd of the training beats of the class each was assigned to. A beat far outside "
@@ -234,10 +235,9 @@ def _filter_options(models, labelled):
     return options
 
 
-def _default_selection(table, model):
-    """One beat of each predicted class, so the overlay shows something useful straight away."""
-    first_rows = table.drop_duplicates(f"{model}_class")["row"]
-    return [int(r) for r in first_rows[:MAX_OVERLAY]]
+def _default_rows(table) -> list[int]:
+    """One beat of each predicted class, so the overlay shows something before any row is ticked."""
+    return [int(r) for r in table.drop_duplicates("predicted_class")["row"][:MAX_OVERLAY]]
 
 
 @callback(
@@ -250,6 +250,7 @@ def _default_selection(table, model):
     Output("predict-accuracy", "children"),
     Output("predict-table", "columns"),
     Output("predict-table", "selected_row_ids"),
+    Output("predict-table", "selected_rows"),
     Output("predict-table", "page_current"),
     Output("predict-filter", "options"),
     Output("predict-filter", "value"),
@@ -259,7 +260,7 @@ def _default_selection(table, model):
 )
 def classify(upload, choice):
     """Validate and classify the upload; any problem with the file becomes a sentence on the page."""
-    nothing = (no_update,) * 7 + (None,)
+    nothing = (no_update,) * 8 + (None,)
     if not upload:
         return (None, "danger", False, None, True) + nothing
     filename = upload.get("filename", "the file")
@@ -301,7 +302,8 @@ def classify(upload, choice):
         counts_figure(counts),
         accuracy,
         _columns(models, labelled),
-        _default_selection(table, models[0]),
+        [],
+        [],
         0,
         _filter_options(models, labelled),
         "all",
@@ -345,19 +347,25 @@ def show_page(state, page, which):
 
 @callback(
     Output("predict-overlay", "figure"),
+    Output("predict-overlay-note", "children"),
     Input("predict-table", "selected_row_ids"),
     Input("predict-state", "data"),
 )
 def show_overlay(rows, state):
     if not state:
-        return no_update
+        return no_update, no_update
     store, token, model = get_store(), state["token"], state["models"][0]
     try:
         beats = load_beats(store, token)
         table = predictions(store, token, model)
     except UnknownUpload:
-        return no_update
-    chosen = [int(r) for r in (rows or [])][:MAX_OVERLAY]
+        return no_update, no_update
+    if rows:
+        chosen = [int(r) for r in rows][:MAX_OVERLAY]
+        note = f"Rows {', '.join(map(str, chosen))}" + (f" (the first {MAX_OVERLAY} ticked)" if len(rows) > MAX_OVERLAY else "")
+    else:
+        chosen = _default_rows(table)
+        note = "No rows ticked: showing the first beat of each predicted class. Tick rows in the table to choose."
     selected = []
     for row in chosen:
         hit = table.iloc[row - 1]
@@ -367,7 +375,7 @@ def show_overlay(rows, state):
             "probability": float(hit[f"p_{hit['predicted_class']}"]),
             "samples": beats.X[row - 1],
         })
-    return overlay_figure(selected, get_report()["templates"])
+    return overlay_figure(selected, get_report()["templates"]), note
 
 
 @callback(

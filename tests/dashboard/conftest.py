@@ -3,17 +3,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "assets" / "random_test_sample.csv"
+from pagehelpers import REPO, free_port, wait_for_http
+
 CHROMEDRIVER = shutil.which("chromedriver")
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 BROWSER_FIXTURES = {"dash_duo", "dash_br", "dash_thread_server"}
@@ -24,6 +21,15 @@ def pytest_configure(config):
     config.option.headless = True
     if CHROMIUM:
         os.environ.setdefault("DASH_TEST_CHROMEPATH", CHROMIUM)
+
+
+def pytest_setup_options():
+    """dash[testing]'s hook: a laptop-sized window, so pages lay out as users see them."""
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    options.add_argument("--window-size=1366,900")
+    return options
 
 
 def pytest_collection_modifyitems(config, items):
@@ -66,25 +72,6 @@ def dash_app(bundle):
     from dashboard.app import app
 
     return app
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before answering {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)  # polling a starting server, not waiting on the page under test
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
 @pytest.fixture(scope="module")

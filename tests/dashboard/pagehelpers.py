@@ -1,11 +1,40 @@
 """Small helpers for driving the dashboard in dash[testing]'s browser."""
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
 from dash.testing.wait import until
 
 from pipeline.evaluate import multiclass_metrics
 from pipeline.predict import predict_table
 from pipeline.validate import read_beats_csv
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "assets" / "random_test_sample.csv"
+N_SAMPLE = sum(1 for line in SAMPLE.read_text().splitlines() if line.strip()) if SAMPLE.exists() else 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)  # polling a starting server, not waiting on the page under test
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
 def open_path(browser, path: str) -> None:
@@ -49,3 +78,23 @@ def expected_accuracy(bundle, csv_path, model: str = "cascade") -> str:
 
 def wait_for_results(browser, n_beats: int, timeout: float = 30) -> None:
     browser.wait_for_contains_text("#predict-summary-text", f"{n_beats:,} beats", timeout=timeout)
+
+
+def click(browser, target) -> None:
+    """Scroll an element (or selector) to the middle of the window and click it as a user would.
+
+    Retried while another element covers it: figures drawing above it move the page.
+    """
+    from selenium.common.exceptions import ElementClickInterceptedException
+
+    element = browser.wait_for_element(target) if isinstance(target, str) else target
+
+    def clicked() -> bool:
+        browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", element)
+        try:
+            element.click()
+        except ElementClickInterceptedException:
+            return False
+        return True
+
+    until(clicked, timeout=10, msg=f"{target} stayed covered by another element")

@@ -4,7 +4,7 @@ import json
 import pytest
 from dash.testing.wait import until
 
-from pagehelpers import figure_texts, open_path, wait_for_traces
+from pagehelpers import click, figure_texts, open_path, wait_for_traces
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +34,7 @@ def test_page002_navbar_from_registry(dash_duo, dash_app):
     dash_duo.wait_for_element(".navbar .nav-link")
     names = [link.text for link in dash_duo.find_elements(".navbar .nav-link")]
     assert names == ["Data", "Models", "Predict", "About"]
-    dash_duo.find_elements(".navbar .nav-link")[1].click()
+    click(dash_duo, dash_duo.find_elements(".navbar .nav-link")[1])
     dash_duo.wait_for_element("#models-card-cascade", timeout=20)
     assert dash_duo.get_logs() == []
 
@@ -50,7 +50,7 @@ def test_page003_protocol_switch_changes_models_figures(dash_duo, dash_app, repo
     intra_compare = figure_texts(dash_duo, "models-compare")
     cascade = inter["models"]["cascade"]
 
-    dash_duo.find_element("#models-protocol-inter").click()
+    click(dash_duo, "#models-protocol-inter")
 
     dash_duo.wait_for_contains_text("#models-card-cascade", f"{cascade['accuracy']:.1%}", timeout=20)
     inter_cells = [f"{int(v):,}" for row in cascade["confusion_matrix"] for v in row]
@@ -67,7 +67,7 @@ def test_page004_row_normalised_toggle(dash_duo, dash_app, report):
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/models")
     wait_for_traces(dash_duo, "models-confusion")
-    dash_duo.find_element("#models-normalise").click()
+    click(dash_duo, "label[for='models-normalise']")
     until(lambda: "%" in (figure_texts(dash_duo, "models-confusion") or ""), timeout=20,
           msg="row-normalised cells should be percentages")
     assert dash_duo.get_logs() == []
@@ -76,7 +76,7 @@ def test_page004_row_normalised_toggle(dash_duo, dash_app, report):
 def test_page005_data_log_scale(dash_duo, dash_app):
     dash_duo.start_server(dash_app)
     wait_for_traces(dash_duo, "data-distribution", at_least=2)
-    dash_duo.find_element("#data-log").click()
+    click(dash_duo, "label[for='data-log']")
     until(lambda: dash_duo.driver.execute_script(
         "return document.querySelector('#data-distribution .js-plotly-plot').layout.yaxis.type") == "log",
         timeout=20)

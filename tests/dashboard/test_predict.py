@@ -3,14 +3,21 @@ import pytest
 from dash.testing.browser import Browser
 from dash.testing.wait import until
 
-from pagehelpers import expected_accuracy, open_path, upload_file, wait_for_results, wait_for_traces
+from pagehelpers import (
+    N_SAMPLE,
+    SAMPLE,
+    click,
+    expected_accuracy,
+    open_path,
+    upload_file,
+    wait_for_results,
+    wait_for_traces,
+)
 from pipeline.validate import InputError, read_beats_csv
 
-from conftest import SAMPLE
 
 pytestmark = pytest.mark.browser
 
-N_SAMPLE = sum(1 for line in SAMPLE.read_text().splitlines() if line.strip()) if SAMPLE.exists() else 0
 
 
 def check_sample_results(browser, bundle, *, model="cascade"):
@@ -30,7 +37,7 @@ def check_sample_results(browser, bundle, *, model="cascade"):
 def test_pred001_sample_button(dash_duo, dash_app, bundle):
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/predict")
-    dash_duo.wait_for_element("#predict-sample").click()
+    click(dash_duo, "#predict-sample")
     check_sample_results(dash_duo, bundle)
     assert dash_duo.get_logs() == []
 
@@ -38,7 +45,7 @@ def test_pred001_sample_button(dash_duo, dash_app, bundle):
 def test_pred002_upload_file_both_models(dash_duo, dash_app, bundle):
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/predict")
-    dash_duo.find_element("#predict-model-both").click()
+    click(dash_duo, "#predict-model-both")
     upload_file(dash_duo, SAMPLE)
     check_sample_results(dash_duo, bundle, model="cascade")
     dash_duo.wait_for_text_to_equal(
@@ -49,19 +56,26 @@ def test_pred002_upload_file_both_models(dash_duo, dash_app, bundle):
     assert dash_duo.get_logs() == []
 
 
-def test_pred003_select_rows_redraws_overlay(dash_duo, dash_app, bundle):
+def overlay_names(browser):
+    return browser.driver.execute_script(
+        "return document.querySelector('#predict-overlay .js-plotly-plot').data.map(t => t.name);")
+
+
+def test_pred003_ticked_rows_drive_the_overlay(dash_duo, dash_app, bundle):
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/predict")
-    dash_duo.wait_for_element("#predict-sample").click()
+    click(dash_duo, "#predict-sample")
     wait_for_results(dash_duo, N_SAMPLE)
-    before = wait_for_traces(dash_duo, "predict-overlay", at_least=3)
+    wait_for_traces(dash_duo, "predict-overlay", at_least=3)
+    dash_duo.wait_for_contains_text("#predict-overlay-note", "first beat of each predicted class")
     boxes = dash_duo.find_elements("#predict-table td.dash-select-cell input")
-    # tick every unticked box on the first page: more beats, more lines
-    for box in boxes:
-        if not box.is_selected():
-            box.click()
-    until(lambda: wait_for_traces(dash_duo, "predict-overlay") > before, timeout=20,
-          msg="ticking rows did not add beats to the overlay")
+    for index in (2, 5, 7):
+        click(dash_duo, boxes[index])
+    ticked = {f"row {index + 1}:" for index in (2, 5, 7)}
+    until(lambda: {n.split(" ")[0] + " " + n.split(" ")[1] for n in overlay_names(dash_duo)
+                   if n.startswith("row ")} == ticked,
+          timeout=20, msg="the overlay does not show exactly the ticked rows")
+    dash_duo.wait_for_contains_text("#predict-overlay-note", "Rows 3, 6, 8")
     assert dash_duo.get_logs() == []
 
 
@@ -106,7 +120,7 @@ def test_pred006_gunicorn_two_workers(dash_br: Browser, bundle, gunicorn_url):
     for _ in range(2):
         upload_file(dash_br, SAMPLE)
         check_sample_results(dash_br, bundle)
-    dash_br.find_element("#predict-sample").click()
+    click(dash_br, "#predict-sample")
     check_sample_results(dash_br, bundle)
     open_path(dash_br, "/models")
     wait_for_traces(dash_br, "models-confusion")

@@ -1,0 +1,39 @@
+"""Not a check: writes the README's screenshots when SCREENSHOTS_DIR is set (`make`-free: see README)."""
+import os
+from pathlib import Path
+
+import pytest
+
+from pagehelpers import N_SAMPLE, click, open_path, wait_for_results, wait_for_traces
+
+OUT = os.environ.get("SCREENSHOTS_DIR")
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not OUT, reason="set SCREENSHOTS_DIR to write screenshots")]
+
+
+def shoot(browser, name: str, width: int = 1366) -> None:
+    height = browser.driver.execute_script("return document.documentElement.scrollHeight")
+    browser.driver.set_window_size(width, max(height, 768))
+    browser.driver.execute_script("window.scrollTo(0, 0)")
+    Path(OUT).mkdir(parents=True, exist_ok=True)
+    browser.driver.save_screenshot(str(Path(OUT) / f"{name}.png"))
+
+
+def test_shot001_every_page(dash_duo, dash_app):
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(1366, 900)
+    for path, name, graphs in [("/", "data", ["data-distribution", "data-templates"]),
+                               ("/models", "models", ["models-confusion", "models-bars", "models-compare"]),
+                               ("/predict", "predict-empty", []), ("/about", "about", [])]:
+        open_path(dash_duo, path)
+        dash_duo.wait_for_element("#page-body h2", timeout=20)
+        for graph in graphs:
+            wait_for_traces(dash_duo, graph)
+        shoot(dash_duo, name)
+        dash_duo.driver.set_window_size(1366, 900)
+    open_path(dash_duo, "/predict")
+    click(dash_duo, "#predict-sample")
+    wait_for_results(dash_duo, N_SAMPLE)
+    wait_for_traces(dash_duo, "predict-overlay", at_least=3)
+    wait_for_traces(dash_duo, "predict-confusion-cascade")
+    shoot(dash_duo, "predict-sample")
+    assert dash_duo.get_logs() == []
