@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tune = commands.add_parser("tune", help="cross-validate the XGBoost candidates on the intra-patient training split")
     add_source_arguments(tune)
-    tune.add_argument("--folds", type=int, default=3)
+    tune.add_argument("--folds", type=int, default=2)
     tune.add_argument("--out", type=Path, default=Path("bench/tuning.json"))
     tune.set_defaults(run=cmd_tune)
 

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import time
+import warnings
 from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
 
 from pipeline.dataset import CLASSES, FEATURES, class_counts, inter_patient_split, intra_patient_split
@@ -61,8 +63,13 @@ def fit_models(X: np.ndarray, y: np.ndarray, p: Params, groups=None, progress=No
     _log(progress, f"multi-class XGBoost fitted on {is_abnormal.sum():,} abnormal beats ({time.perf_counter() - started:.0f} s)")
 
     started = time.perf_counter()
-    logreg = make_logreg(p).fit(X, y)
-    _log(progress, f"logistic regression fitted ({time.perf_counter() - started:.0f} s)")
+    with warnings.catch_warnings():
+        # Convergence is recorded in the report instead of printed mid-run.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        logreg = make_logreg(p).fit(X, y)
+    converged = bool(logreg[-1].n_iter_.max() < p.logreg_max_iter)
+    _log(progress, f"logistic regression fitted ({time.perf_counter() - started:.0f} s, "
+                   f"{'converged' if converged else f'stopped at max_iter={p.logreg_max_iter}'})")
 
     return {
         "logreg": logreg,
