@@ -5,12 +5,12 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 
-def stat_card(title: str, value: str, note: str = "", *, id: str | None = None) -> dbc.Card:
+def stat_card(title: str, value: str, note: str = "", *, id: str | None = None, fill: bool = True) -> dbc.Card:
     body = [html.Div(title, className="stat-title"), html.Div(value, className="stat-value")]
     if note:
         body.append(html.Div(note, className="stat-note"))
     kwargs = {"id": id} if id else {}
-    return dbc.Card(dbc.CardBody(body), className="stat-card h-100", **kwargs)
+    return dbc.Card(dbc.CardBody(body), className="stat-card" + (" h-100" if fill else ""), **kwargs)
 
 
 def bundle_problem(error: Exception) -> dbc.Alert:

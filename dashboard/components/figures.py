@@ -77,12 +77,11 @@ def per_class_bars(metrics: Mapping, *, title: str = "") -> go.Figure:
             name=METRIC_LABELS[key],
             x=labels,
             y=values,
-            text=[f"{v:.2f}" for v in values],
-            textposition="outside",
+            hovertemplate="%{x}: %{y:.3f}<extra>" + METRIC_LABELS[key] + "</extra>",
             marker_color=MODEL_COLOURS[i],
         )
     fig.update_layout(**_LAYOUT, title=title or None, barmode="group", height=380)
-    fig.update_yaxes(range=[0, 1.12], title="score")
+    fig.update_yaxes(range=[0, 1.05], title="score")
     fig.update_xaxes(title="Class", type="category")
     return fig
 
@@ -127,7 +126,8 @@ def distribution_figure(splits: Mapping[str, Mapping[str, int]], *, log_scale: b
         )
     fig.update_layout(**_LAYOUT, barmode="group", height=420)
     fig.update_xaxes(
-        title="Class", type="category", tickvals=list(CLASSES), ticktext=[class_label(c) for c in CLASSES]
+        title="Class", type="category", tickvals=list(CLASSES),
+        ticktext=[f"{c}<br>{CLASS_NAMES.get(c, c)}" for c in CLASSES],
     )
     fig.update_yaxes(title="beats" + (" (log scale)" if log_scale else ""), type="log" if log_scale else "linear")
     return fig
@@ -232,8 +232,6 @@ def counts_figure(counts: Mapping[str, Mapping[str, int]]) -> go.Figure:
             marker_color=[CLASS_COLOURS[c] for c in CLASSES] if len(counts) == 1 else MODEL_COLOURS[i],
         )
     fig.update_layout(**_LAYOUT, barmode="group", height=320, showlegend=len(counts) > 1)
-    fig.update_xaxes(
-        title="Predicted class", type="category", tickvals=list(CLASSES), ticktext=[class_label(c) for c in CLASSES]
-    )
+    fig.update_xaxes(title="Predicted class", type="category", tickvals=list(CLASSES), ticktext=list(CLASSES))
     fig.update_yaxes(title="beats")
     return fig

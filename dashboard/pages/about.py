@@ -7,7 +7,7 @@ dash.register_page(__name__, path="/about", name="About", order=3, title="About 
 TEXT = """
 ## How the models were trained
 
-Every beat is 187 samples of one ECG lead around an R peak, scaled to [0, 1]. Three models are trained
+Every beat is 187 samples of one ECG lead around an R peak, scaled to \\[0, 1\\]. Three models are trained
 by this project's pipeline (`python -m pipeline train`) with fixed seeds, and saved together with a
 manifest of file hashes and library versions that the dashboard checks before it loads anything:
 
@@ -39,7 +39,7 @@ macro-F1 on the Models page.
 This is a **research and teaching tool, not a medical device**. It has not been validated clinically and
 must not be used to diagnose or treat anyone. It classifies single, already segmented and normalised
 beats: it does not find beats in a raw ECG, and it knows nothing about rhythm, the patient or the other
-lead. Uploads must be in the same format as the training beats (187 samples in [0, 1]); values outside
+lead. Uploads must be in the same format as the training beats (187 samples in \\[0, 1\\]); values outside
 that range are flagged, because the models have never seen such input.
 
 ## Data and licence

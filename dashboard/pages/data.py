@@ -55,7 +55,7 @@ two cardiologists (Moody & Mark, *IEEE Eng Med Biol* 2001). It is distributed by
 [PhysioNet](https://physionet.org/) (Goldberger et al., *Circulation* 2000) under the Open Data
 Commons Attribution License v1.0. Beats are grouped into the five AAMI EC57 classes: **N** normal and
 bundle-branch-block beats, **S** supraventricular ectopic, **V** ventricular ectopic, **F** fusion of
-ventricular and normal, **Q** paced or unclassifiable. Each beat is 187 samples scaled to [0, 1], the
+ventricular and normal, **Q** paced or unclassifiable. Each beat is 187 samples scaled to \\[0, 1\\], the
 layout of the Kaggle CSVs the dashboard also accepts.
 """,
                 link_target="_blank",
@@ -74,7 +74,7 @@ layout of the Kaggle CSVs the dashboard also accepts.
                             md=9,
                         ),
                         dbc.Col(dbc.Switch(id="data-log", label="log scale", value=False), md=3,
-                                className="text-md-end"),
+                                className="d-flex justify-content-md-end"),
                     ],
                     className="mb-2",
                 ),

@@ -62,8 +62,8 @@ def model_figures(models_dir: str, protocol: str, model: str, normalise: bool):
     # Built once per process from the report, never by re-running models (models_dir keys the cache).
     metrics = get_report()["protocols"][protocol]["models"][model]
     return (
-        confusion_figure(metrics, normalise=normalise, title=f"{MODELS[model]}: confusion matrix"),
-        per_class_bars(metrics, title=f"{MODELS[model]}: per class"),
+        confusion_figure(metrics, normalise=normalise),
+        per_class_bars(metrics),
     )
 
 
@@ -101,18 +101,17 @@ def layout(**_query):
                 dbc.Row(
                     [
                         dbc.Col(
-                            dbc.RadioItems(
+                            dbc.Select(
                                 id="models-model",
                                 options=[{"label": name, "value": key} for key, name in MODELS.items()],
                                 value="cascade",
-                                inline=True,
                             ),
-                            lg=9,
+                            lg=5,
                         ),
                         dbc.Col(
                             dbc.Switch(id="models-normalise", label="row-normalised", value=False),
-                            lg=3,
-                            className="text-lg-end",
+                            lg=7,
+                            className="d-flex justify-content-lg-end pt-2",
                         ),
                     ],
                     className="mb-2",

@@ -56,7 +56,7 @@ def upload_card(max_bytes: int) -> dbc.Card:
                 html.Div(id="upload-status", className="small text-muted mt-1"),
                 html.Div(
                     [
-                        dbc.Button("Load the sample (50 labelled beats)", id="predict-sample", color="secondary",
+                        dbc.Button("Load the sample (50 labelled beats)", id="predict-sample", color="primary",
                                    outline=True, size="sm", className="me-2"),
                         html.A("or download it", href=dash.get_asset_url(SAMPLE_CSV.name), className="small",
                                download=SAMPLE_CSV.name),
@@ -145,7 +145,8 @@ def layout(**_query):
                             selected_row_ids=[],
                             style_as_list_view=True,
                             style_table={"overflowX": "auto"},
-                            style_cell={"fontFamily": "inherit", "fontSize": "0.9rem", "padding": "4px 8px"},
+                            style_cell={"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+                                        "fontSize": "0.9rem", "padding": "4px 8px"},
                             style_header={"fontWeight": "600", "backgroundColor": "#f4f6f7"},
                         ),
                         lead="Tick rows to draw them below. Probability is the model's for the class it chose.",
@@ -200,7 +201,7 @@ def _accuracy_block(store, token, models):
                 [
                     stat_card(MODEL_NAMES[model], f"{metrics['accuracy']:.1%} accurate",
                               f"macro-F1 {metrics['macro_f1']:.3f} on {len(table):,} labelled beats",
-                              id=f"predict-accuracy-{model}"),
+                              id=f"predict-accuracy-{model}", fill=False),
                     dcc.Graph(figure=confusion_figure(metrics, normalise=False), config=GRAPH_CONFIG,
                               id=f"predict-confusion-{model}"),
                 ],
