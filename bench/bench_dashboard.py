@@ -97,7 +97,7 @@ def wait(driver, script: str, timeout: float = 120) -> None:
         if driver.execute_script(script):
             return
         time.sleep(0.02)
-    raise TimeoutError(script)
+    raise TimeoutError(f"{script}\npage text: {driver.execute_script('return document.body.innerText')[:500]}")
 
 
 def graphs_drawn(ids) -> str:
