@@ -35,8 +35,7 @@ def check_bundle() -> bool:
     except BundleError as error:
         print(
             f"Cannot serve the dashboard: no usable model bundle in {settings().models_dir}.\n  {error}\n"
-            "Train one with `python -m pipeline train --mitdb-dir DIR --out models/` (see README), "
-            "or set MODELS_DIR to a bundle directory.",
+            "  (Or set MODELS_DIR to a bundle directory.)",
             file=sys.stderr,
         )
         return False

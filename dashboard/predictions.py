@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,9 @@ from dashboard.data import get_bundle
 from dashboard.uploads import UploadStore
 
 MODELS = ("cascade", "logreg")
+# Parsing a 100 MB CSV briefly takes several times its size in memory; one parse at a time per
+# worker keeps a worker's peak near one file's worth however many threads upload at once.
+_PARSING = threading.BoundedSemaphore(1)
 
 
 def load_beats(store: UploadStore, token: str) -> Beats:
@@ -27,7 +31,7 @@ def load_beats(store: UploadStore, token: str) -> Beats:
         with np.load(io.BytesIO(cached), allow_pickle=False) as saved:
             y = saved["y"] if saved["has_labels"] else None
             return Beats(X=saved["X"], y=y, warnings=json.loads(str(saved["warnings"])))
-    with store.open_upload(token) as upload:
+    with _PARSING, store.open_upload(token) as upload:
         beats = read_beats_csv(upload)
     buffer = io.BytesIO()
     np.savez(
