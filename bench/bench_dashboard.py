@@ -21,7 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -229,7 +228,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
+    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as work:
+        return run(Path(work), args)
+
+
+def run(work: Path, args) -> int:
     small = build_csv(1_000, work / "beats-1000.csv")
     big = build_csv(21_892, work / "beats-21892.csv", seed=1)
     print(f"upload files: 1,000 beats {small.stat().st_size / 2**20:.1f} MB, "
