@@ -29,7 +29,7 @@ def class_label(cls: str) -> str:
     return f"{cls} ({CLASS_NAMES.get(cls, cls)})"
 
 
-def confusion_figure(metrics: Mapping, *, normalise: bool, title: str = "") -> go.Figure:
+def confusion_figure(metrics: Mapping, *, normalise: bool, title: str = "", compact: bool = False) -> go.Figure:
     """Heatmap of a report's confusion matrix, rows = true class; row-normalised when asked."""
     labels = list(metrics["labels"])
     counts = np.asarray(metrics["confusion_matrix"], dtype=float)
@@ -58,9 +58,10 @@ def confusion_figure(metrics: Mapping, *, normalise: bool, title: str = "") -> g
             zmin=0,
             zmax=1,
             colorbar=dict(title=dict(text="row share"), tickformat=".0%"),
+            showscale=not compact,
         )
     )
-    fig.update_layout(**_LAYOUT, title=title or None, height=380)
+    fig.update_layout(**_LAYOUT, title=title or None, height=300 if compact else 380)
     fig.update_xaxes(title="Predicted class", side="bottom", type="category")
     fig.update_yaxes(title="True class", autorange="reversed", type="category")
     fig.update_layout(meta={"values": colour_title})

@@ -202,7 +202,7 @@ def _accuracy_block(store, token, models):
                     stat_card(MODEL_NAMES[model], f"{metrics['accuracy']:.1%} accurate",
                               f"macro-F1 {metrics['macro_f1']:.3f} on {len(table):,} labelled beats",
                               id=f"predict-accuracy-{model}", fill=False),
-                    dcc.Graph(figure=confusion_figure(metrics, normalise=False), config=GRAPH_CONFIG,
+                    dcc.Graph(figure=confusion_figure(metrics, normalise=False, compact=True), config=GRAPH_CONFIG,
                               id=f"predict-confusion-{model}"),
                 ],
                 md=12 if len(models) == 1 else 6,
