@@ -23,6 +23,10 @@ app = Dash(
 )
 server = app.server
 uploads.install(server)
+# Dash only picks up a favicon.ico from assets/; ours is an SVG.
+app.index_string = app.index_string.replace(
+    "{%favicon%}", f'<link rel="icon" type="image/svg+xml" href="{app.get_asset_url("favicon.svg")}">'
+)
 
 
 @server.get("/healthz")

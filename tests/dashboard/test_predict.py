@@ -1,4 +1,7 @@
 """The Predict page in a real headless Chromium: the sample, real file uploads, broken files, and gunicorn with 2 workers."""
+from pathlib import Path
+
+import pandas as pd
 import pytest
 from dash.testing.browser import Browser
 from dash.testing.wait import until
@@ -13,6 +16,7 @@ from pagehelpers import (
     wait_for_results,
     wait_for_traces,
 )
+from pipeline.predict import predict_table
 from pipeline.validate import InputError, read_beats_csv
 
 
@@ -34,11 +38,18 @@ def check_sample_results(browser, bundle, *, model="cascade"):
     assert len(rows) > 1, "the table shows no beats"
 
 
-def test_pred001_sample_button(dash_duo, dash_app, bundle):
+def test_pred001_sample_button_and_download(dash_duo, dash_app, bundle):
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/predict")
     click(dash_duo, "#predict-sample")
     check_sample_results(dash_duo, bundle)
+    click(dash_duo, "#predict-download-button")
+    download = Path(dash_duo.download_path) / f"{SAMPLE.stem}-predictions.csv"
+    until(lambda: download.exists() and download.stat().st_size > 0, timeout=20, msg="no CSV was downloaded")
+    expected = predict_table(bundle, read_beats_csv(SAMPLE), model="cascade")
+    got = pd.read_csv(download)
+    assert list(got.columns) == list(expected.columns)
+    assert got["predicted_class"].tolist() == expected["predicted_class"].tolist()
     assert dash_duo.get_logs() == []
 
 
