@@ -7,15 +7,18 @@ dash.register_page(__name__, path="/about", name="About", order=3, title="About 
 TEXT = """
 ## How the models were trained
 
-Every beat is 187 samples of one ECG lead around an R peak, scaled to \\[0, 1\\]. Three models are trained
-by this project's pipeline (`python -m pipeline train`) with fixed seeds, and saved together with a
+Every beat is one row of 187 samples of one ECG lead, scaled to \\[0, 1\\]: it starts at the beat's
+R peak and runs for 1.2 times the local median R-R interval, then is zero-padded, as in the Kaggle CSVs.
+So a row carries some rhythm too: where it ends, and where the next R peak falls inside it. Three models
+are trained by this project's pipeline (`python -m pipeline train`) with fixed seeds, and saved with a
 manifest of file hashes and library versions that the dashboard checks before it loads anything:
 
 * **Logistic Regression**: a standard scaler and a class-balanced logistic regression, saved as one
   pipeline, so every upload is scaled with the training data's statistics. A single uploaded beat gets
   the same prediction it would get inside a batch.
-* **Binary XGBoost**: normal (N) against abnormal (S, V, F, Q), with SMOTE oversampling applied inside
-  the training pipeline only, never to test beats.
+* **Binary XGBoost**: normal (N) against abnormal (S, V, F, Q), on the samples plus eight rhythm
+  features read off the row (segment length, position and height of the next R peak, ...), with SMOTE
+  oversampling applied inside the training pipeline only, never to test beats.
 * **Multi-class XGBoost**: which abnormal class (S, V, F or Q), trained on abnormal beats, SMOTE the same way.
 * **The cascade**: beats the binary model calls abnormal go on to the multi-class model. Its decision
   threshold was chosen by cross-validation on training data, never on the test set.
@@ -26,9 +29,8 @@ manifest of file hashes and library versions that the dashboard checks before it
   the same person, often nearly identical, land on both sides, so these figures are optimistic.
 * **Inter-patient**: the de Chazal et al. (2004) split trains on 22 records (DS1) and tests on 22
   other people (DS2). This is how a model meets a patient it has never seen, and its figures are much
-  lower: heartbeat shapes differ more between people than between the classes within one person, S beats
-  in particular look like normal beats with a slightly early timing that a single beat's waveform
-  barely shows.
+  lower: heartbeat shapes differ more between people than between the classes within one person, and
+  S beats in particular look like normal beats that come early, which one row shows only in part.
 
 Accuracy alone misleads here: about 83% of beats are N, so a model that calls everything normal is 83%
 accurate. Look at per-class recall (AAMI's sensitivity, Se), precision (positive predictivity, +P) and
