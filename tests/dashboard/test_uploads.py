@@ -52,8 +52,10 @@ def test_up004_expired_entries_are_purged(store):
 
 
 @pytest.fixture
-def client(dash_app):
-    return dash_app.server.test_client()
+def client():
+    from dashboard.app import server  # the route needs no model bundle
+
+    return server.test_client()
 
 
 def test_up005_route_returns_a_token(client):
