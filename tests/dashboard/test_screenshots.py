@@ -11,16 +11,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(not OUT, reason="set SCREE
 
 
 def shoot(browser, name: str, width: int = 1366) -> None:
-    height = browser.driver.execute_script("return document.documentElement.scrollHeight")
-    browser.driver.set_window_size(width, max(height, 768))
-    browser.driver.execute_script("window.scrollTo(0, 0)")
-    Path(OUT).mkdir(parents=True, exist_ok=True)
-    browser.driver.save_screenshot(str(Path(OUT) / f"{name}.png"))
+    """A full-page screenshot: the viewport is stretched to the content's height through the DevTools protocol."""
+    driver = browser.driver
+    height = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]["height"]
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": int(height), "deviceScaleFactor": 1, "mobile": False})
+    try:
+        # the page reflows at the new size: measure again so nothing is cut off
+        height = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]["height"]
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": width, "height": int(height), "deviceScaleFactor": 1, "mobile": False})
+        Path(OUT).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(OUT) / f"{name}.png"))
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_shot001_every_page(dash_duo, dash_app):
     dash_duo.start_server(dash_app)
-    dash_duo.driver.set_window_size(1366, 900)
     for path, name, graphs in [("/", "data", ["data-distribution", "data-templates"]),
                                ("/models", "models", ["models-confusion", "models-bars", "models-compare"]),
                                ("/predict", "predict-empty", []), ("/about", "about", [])]:
@@ -29,7 +37,6 @@ def test_shot001_every_page(dash_duo, dash_app):
         for graph in graphs:
             wait_for_traces(dash_duo, graph)
         shoot(dash_duo, name)
-        dash_duo.driver.set_window_size(1366, 900)
     open_path(dash_duo, "/predict")
     click(dash_duo, "#predict-sample")
     wait_for_results(dash_duo, N_SAMPLE)
