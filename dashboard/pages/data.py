@@ -1,4 +1,6 @@
 """Data page: where the beats come from, how the classes are distributed, and what each class looks like."""
+import functools
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
@@ -8,6 +10,7 @@ from pipeline.dataset import CLASS_NAMES, CLASSES
 from dashboard.components.cards import bundle_problem, first_available, protocol_options, section
 from dashboard.components.figures import distribution_figure, templates_figure
 from dashboard.data import BundleError, get_report
+from dashboard.settings import settings
 
 dash.register_page(__name__, path="/", name="Data", order=0, title="Data · Heartbeat classifier")
 
@@ -33,6 +36,12 @@ def class_table(report: dict, protocol: str) -> dbc.Table:
         for cls in CLASSES
     ]
     return dbc.Table([header, html.Tbody(rows)], size="sm", striped=True, className="mb-0", id="data-class-table")
+
+
+@functools.lru_cache(maxsize=4)
+def class_templates_figure(models_dir: str):
+    # Built once per process from the report (models_dir keys the cache).
+    return templates_figure(get_report()["templates"])
 
 
 def layout(**_query):
@@ -87,7 +96,7 @@ layout of the Kaggle CSVs the dashboard also accepts.
             ),
             section(
                 "What a beat of each class looks like",
-                dcc.Graph(id="data-templates", figure=templates_figure(report["templates"]),
+                dcc.Graph(id="data-templates", figure=class_templates_figure(str(settings().models_dir)),
                           config={"displaylogo": False}),
                 lead="Mean of the training beats of each class (dashed), with a band of ±1 standard deviation.",
             ),
