@@ -17,31 +17,38 @@ FEATURE_NAMES = ("segment_length", "next_peak_pos", "next_peak_frac", "next_peak
                  "next_trough_pos", "next_trough_frac", "segment_mean", "segment_std")
 
 
+CHUNK = 4096  # rows per step: keeps the temporaries in cache, which is most of the cost
+
+
 def rhythm_features(X: np.ndarray) -> np.ndarray:
     """(n, 187) beats -> (n, 187 + 8): the samples followed by the rhythm features."""
     X = np.asarray(X, dtype=np.float32)
-    n = len(X)
+    out = np.empty((len(X), N_SAMPLES + len(FEATURE_NAMES)), dtype=np.float32)
+    out[:, :N_SAMPLES] = X
+    for first in range(0, len(X), CHUNK):
+        out[first:first + CHUNK, N_SAMPLES:] = _features(X[first:first + CHUNK])
+    return out
+
+
+def _features(X: np.ndarray) -> np.ndarray:
+    rows = np.arange(len(X))
     idx = np.arange(N_SAMPLES)
-    nonzero = X > 0
     # Segment length: one past the last non-zero sample (the padding is exact zeros).
-    length = np.where(nonzero.any(axis=1), N_SAMPLES - np.argmax(nonzero[:, ::-1], axis=1), 1).astype(np.float32)
-    # The next R peak: the extreme sample in the second part of the segment, past the QRS/T of this beat.
+    nonzero = X > 0
+    length = np.where(nonzero.any(axis=1), N_SAMPLES - np.argmax(nonzero[:, ::-1], axis=1), 1)
+    # The next R peak: the extreme sample in the second part of the segment, past this beat's QRS and T.
     start = np.maximum((0.3 * length).astype(int), 1)
-    inside = (idx[None, :] >= start[:, None]) & (idx[None, :] < length[:, None])
-    masked_hi = np.where(inside, X, -np.inf)
-    masked_lo = np.where(inside, X, np.inf)
-    peak = np.argmax(masked_hi, axis=1)
-    trough = np.argmin(masked_lo, axis=1)
+    inside = (idx >= start[:, None]) & (idx < length[:, None])
     has = inside.any(axis=1)
-    peak_value = np.where(has, X[np.arange(n), peak], 0.0)
-    in_segment = idx[None, :] < length[:, None]
-    mean = (X * in_segment).sum(axis=1) / length
-    std = np.sqrt(((X - mean[:, None]) ** 2 * in_segment).sum(axis=1) / length)
-    extra = np.column_stack([
-        length, np.where(has, peak, 0), np.where(has, peak / length, 0), peak_value,
-        np.where(has, trough, 0), np.where(has, trough / length, 0), mean, std,
-    ]).astype(np.float32)
-    return np.hstack([X, extra])
+    peak = np.where(has, np.argmax(np.where(inside, X, np.float32(-1)), axis=1), 0)
+    trough = np.where(has, np.argmin(np.where(inside, X, np.float32(2)), axis=1), 0)
+    # The padding is zeros, so sums over the whole row are sums over the segment.
+    mean = X.sum(axis=1) / length
+    variance = np.maximum(np.einsum("ij,ij->i", X, X) / length - mean**2, 0)
+    return np.column_stack([
+        length, peak, peak / length, np.where(has, X[rows, peak], 0),
+        trough, trough / length, mean, np.sqrt(variance),
+    ])
 
 
 def rhythm_transformer() -> FunctionTransformer:
