@@ -218,7 +218,7 @@ def _columns(models, labelled):
         columns += [
             {"name": f"{short}: class", "id": f"{model}_class"},
             {"name": f"{short}: probability", "id": f"{model}_probability", "type": "numeric",
-             "format": dash_table.FormatTemplate.percentage(1)},
+             "format": dash_table.FormatTemplate.percentage(2)},
         ]
     if labelled:
         columns.append({"name": "true class", "id": "true_class"})
