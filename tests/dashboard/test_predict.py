@@ -115,12 +115,30 @@ def test_pred004_broken_files_show_the_validator_sentence(dash_duo, dash_app, bu
     assert dash_duo.get_logs() == []
 
 
-def test_pred005_over_the_size_limit(dash_duo, dash_app, tmp_path, monkeypatch):
-    monkeypatch.setenv("UPLOAD_MAX_MB", "0.05")  # 52 kB: the sample (110 kB) is over it
+DROP_FILE = """
+const text = "0.5,".repeat(186) + "0.5\\n";
+const file = new File([text.repeat(arguments[1])], arguments[0], {type: "text/csv"});
+const data = new DataTransfer();
+data.items.add(file);
+const zone = document.getElementById("upload-zone");
+zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: data, bubbles: true, cancelable: true}));
+zone.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+"""
+
+
+def test_pred005_over_the_size_limit_and_drag_and_drop(dash_duo, dash_app, monkeypatch):
+    monkeypatch.setenv("UPLOAD_MAX_MB", "0.05")  # 52 kB: the sample file is well over it
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/predict")
     upload_file(dash_duo, SAMPLE)
     dash_duo.wait_for_contains_text("#predict-message", "UPLOAD_MAX_MB", timeout=20)
+    # a file dropped on the zone goes the same way: 100 rows of 748 bytes is over the limit ...
+    dash_duo.driver.execute_script(DROP_FILE, "dropped-big.csv", 100)
+    dash_duo.wait_for_contains_text("#predict-message", "dropped-big.csv is 0.1 MB", timeout=20)
+    # ... and 20 rows is under it, and is classified
+    dash_duo.driver.execute_script(DROP_FILE, "dropped.csv", 20)
+    dash_duo.wait_for_contains_text("#predict-summary-text", "dropped.csv", timeout=20)
+    dash_duo.wait_for_contains_text("#predict-summary-text", "20 beats without labels")
     assert dash_duo.get_logs() == []
 
 
