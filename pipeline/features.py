@@ -9,7 +9,6 @@ hard to assemble from 187 separate samples.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.preprocessing import FunctionTransformer
 
 from pipeline.dataset import N_SAMPLES
 
@@ -49,7 +48,3 @@ def _features(X: np.ndarray) -> np.ndarray:
         length, peak, peak / length, np.where(has, X[rows, peak], 0),
         trough, trough / length, mean, np.sqrt(variance),
     ])
-
-
-def rhythm_transformer() -> FunctionTransformer:
-    return FunctionTransformer(rhythm_features)
