@@ -15,6 +15,7 @@ import pandas as pd
 from xgboost import XGBClassifier
 
 from pipeline.dataset import FEATURES, class_counts
+from pipeline.features import FEATURE_NAMES
 from pipeline.models import Cascade
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -86,6 +87,7 @@ def save_bundle(directory, models: dict, report: dict, table: pd.DataFrame) -> P
         "files": {name: sha256(directory / name) for name in BUNDLE_FILES},
         "dataset": {"source": report["dataset"]["source"], **dataset_fingerprint(table)},
         "cascade_threshold": cascade.threshold,
+        "booster_features": len(FEATURE_NAMES),
         "params": report["params"],
     }
     (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
@@ -121,6 +123,11 @@ def verify_bundle(directory) -> dict:
                 f"Bundle file {path} does not match its SHA-256 in {MANIFEST_FILE}: it was altered or "
                 "corrupted; restore it from git or retrain."
             )
+    if manifest.get("booster_features") != len(FEATURE_NAMES):
+        raise BundleError(
+            f"The boosters in '{directory}' were trained on {manifest.get('booster_features', 'an unknown number of')} "
+            f"features per beat, but pipeline/features.py now makes {len(FEATURE_NAMES)}: retrain the bundle."
+        )
     installed = library_versions()
     wrong = {name: (version, installed.get(name)) for name, version in manifest["libraries"].items()
              if installed.get(name) != version}

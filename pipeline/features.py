@@ -1,10 +1,12 @@
-"""Rhythm features read off a Kaggle-format beat, added to the raw samples for the XGBoost stages.
+"""Features read off a Kaggle-format beat for the XGBoost stages: the samples, the QRS slopes and the rhythm.
 
-A row starts at the beat's R peak and runs for 1.2 x the local median R-R, so
-the row itself carries rhythm: where it ends (the local R-R) and where the next
-R peak falls inside it (this beat's R-R to the next beat). Premature
-(S, V) beats are told apart from normal ones mostly by rhythm, which trees find
-hard to assemble from 187 separate samples.
+A row starts at the beat's R peak and runs for 1.2 x the R-R interval, so the
+row itself carries rhythm: where it ends and where the next R peak falls
+inside it. Premature (S, V) beats are told apart from normal ones partly by
+rhythm and partly by the shape of the QRS complex; trees find both hard to
+assemble from 187 separate samples, so they get them ready-made. Which of
+these helps was measured by cross-validation on the training split
+(bench/RESULTS.md, "Features").
 """
 from __future__ import annotations
 
@@ -12,24 +14,31 @@ import numpy as np
 
 from pipeline.dataset import N_SAMPLES
 
-FEATURE_NAMES = ("segment_length", "next_peak_pos", "next_peak_frac", "next_peak_value",
-                 "next_trough_pos", "next_trough_frac", "segment_mean", "segment_std")
-
+SLOPE_SAMPLES = 40  # the first 320 ms at 125 Hz: the QRS complex and the start of the ST segment
+RHYTHM_NAMES = ("segment_length", "next_peak_pos", "next_peak_frac", "next_peak_value",
+                "next_trough_pos", "next_trough_frac", "segment_mean", "segment_std")
+FEATURE_NAMES = (
+    tuple(f"sample_{i}" for i in range(N_SAMPLES))
+    + tuple(f"slope_{i}" for i in range(SLOPE_SAMPLES - 1))
+    + RHYTHM_NAMES
+)
 
 CHUNK = 4096  # rows per step: keeps the temporaries in cache, which is most of the cost
 
 
-def rhythm_features(X: np.ndarray) -> np.ndarray:
-    """(n, 187) beats -> (n, 187 + 8): the samples followed by the rhythm features."""
+def beat_features(X: np.ndarray) -> np.ndarray:
+    """(n, 187) beats -> (n, len(FEATURE_NAMES)): samples, slopes of the first samples, rhythm features."""
     X = np.asarray(X, dtype=np.float32)
-    out = np.empty((len(X), N_SAMPLES + len(FEATURE_NAMES)), dtype=np.float32)
+    out = np.empty((len(X), len(FEATURE_NAMES)), dtype=np.float32)
     out[:, :N_SAMPLES] = X
+    slopes = slice(N_SAMPLES, N_SAMPLES + SLOPE_SAMPLES - 1)
+    np.subtract(X[:, 1:SLOPE_SAMPLES], X[:, :SLOPE_SAMPLES - 1], out=out[:, slopes])
     for first in range(0, len(X), CHUNK):
-        out[first:first + CHUNK, N_SAMPLES:] = _features(X[first:first + CHUNK])
+        out[first:first + CHUNK, slopes.stop:] = _rhythm(X[first:first + CHUNK])
     return out
 
 
-def _features(X: np.ndarray) -> np.ndarray:
+def _rhythm(X: np.ndarray) -> np.ndarray:
     rows = np.arange(len(X))
     idx = np.arange(N_SAMPLES)
     # Segment length: one past the last non-zero sample (the padding is exact zeros).

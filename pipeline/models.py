@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from xgboost import XGBClassifier
 
 from pipeline.dataset import CLASSES
-from pipeline.features import rhythm_features
+from pipeline.features import beat_features
 
 NORMAL = 0
 ABNORMAL_CLASSES = np.array([1, 2, 3, 4])  # S V F Q, the multi-class stage's 0..3
@@ -44,12 +44,13 @@ class Params:
     logreg_max_iter: int = 150  # lbfgs stops here on the full data; the report records it
     smote_k_neighbors: int = 5
     binary_smote_ratio: float = 0.5  # abnormal beats are oversampled to half the normal ones
-    # From `python -m pipeline tune` (2-fold CV on the training split; bench/tuning.json): the best binary
-    # candidate; the multi-class stage is the best multi-output-tree candidate, a quarter of the trees
-    # to evaluate at prediction time (see bench/RESULTS.md for the trade-off).
-    binary: XGBParams = field(default_factory=lambda: XGBParams(n_estimators=500, max_depth=8, learning_rate=0.1))
+    # From `python -m pipeline tune` (2-fold CV on the training split; bench/tuning.json): the best
+    # candidate of each stage within the prediction budget of 100,000 beats/s. The multi-class stage
+    # grows multi-output trees: a quarter of the trees to evaluate at prediction time.
+    binary: XGBParams = field(default_factory=lambda: XGBParams(
+        n_estimators=300, max_depth=8, learning_rate=0.15, colsample_bytree=0.5))
     multiclass: XGBParams = field(default_factory=lambda: XGBParams(
-        n_estimators=300, max_depth=6, learning_rate=0.15, multi_strategy="multi_output_tree"))
+        n_estimators=300, max_depth=6, learning_rate=0.15, colsample_bytree=0.5, multi_strategy="multi_output_tree"))
     threshold_cv_folds: int = 2
     threshold_grid: tuple[float, ...] = tuple(round(0.1 + 0.05 * i, 2) for i in range(17))
     n_jobs: int = 2
@@ -104,7 +105,7 @@ class Cascade(ClassifierMixin, BaseEstimator):
 
     predict_proba gives P(N) = 1 - P(abnormal) and P(k) = P(abnormal) * P(k | abnormal);
     predict is derived from it: abnormal when P(abnormal) >= threshold, then the most
-    probable abnormal class. Both stages are fitted on rhythm_features(X), which the
+    probable abnormal class. Both stages are fitted on beat_features(X), which the
     cascade computes once per call: any estimators with predict_proba on those will do
     (the imblearn pipelines while training, the bare boosters loaded from a bundle).
     """
@@ -119,7 +120,7 @@ class Cascade(ClassifierMixin, BaseEstimator):
         return np.arange(len(CLASSES))
 
     def predict_proba(self, X) -> np.ndarray:
-        features = rhythm_features(X)
+        features = beat_features(X)
         p_abnormal = self.binary.predict_proba(features)[:, 1]
         p_given_abnormal = self.multiclass.predict_proba(features)
         proba = np.empty((len(p_abnormal), len(CLASSES)))

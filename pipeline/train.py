@@ -12,7 +12,7 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predi
 
 from pipeline.dataset import CLASSES, FEATURES, class_counts, inter_patient_split, intra_patient_split
 from pipeline.evaluate import binary_metrics, class_templates, multiclass_metrics
-from pipeline.features import rhythm_features
+from pipeline.features import beat_features
 from pipeline.models import (
     NORMAL,
     Cascade,
@@ -40,7 +40,7 @@ def fit_models(X: np.ndarray, y: np.ndarray, p: Params, groups=None, progress=No
     The binary threshold is chosen on out-of-fold predictions of the training
     beats (grouped by record when `groups` is given), never on test data.
     """
-    features = rhythm_features(X)
+    features = beat_features(X)
     abnormal = (y != NORMAL).astype(int)
 
     started = time.perf_counter()
@@ -82,7 +82,7 @@ def fit_models(X: np.ndarray, y: np.ndarray, p: Params, groups=None, progress=No
 def evaluate_models(models: dict, X: np.ndarray, y: np.ndarray) -> dict:
     """Every model's metrics on test beats; the multi-class stage alone on true abnormal beats."""
     cascade = models["cascade"]
-    features = rhythm_features(X)
+    features = beat_features(X)
     p_abnormal = cascade.binary.predict_proba(features)[:, 1]
     is_abnormal = y != NORMAL
     return {

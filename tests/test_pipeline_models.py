@@ -20,8 +20,8 @@ from sklearn.metrics import (
 from pipeline.bundle import BundleError, load_bundle
 from pipeline.dataset import CLASSES, FEATURES, class_counts, intra_patient_split
 from pipeline.evaluate import binary_metrics, multiclass_metrics
-from pipeline.features import rhythm_features
-from pipeline.models import Params, choose_threshold, decide, make_binary, make_multiclass
+from pipeline.features import FEATURE_NAMES, beat_features
+from pipeline.models import Params, XGBParams, choose_threshold, decide, make_binary, make_multiclass
 from pipeline.predict import predict_table
 from pipeline.validate import Beats, read_beats_csv
 
@@ -122,7 +122,7 @@ class RowCounter(ClassifierMixin, BaseEstimator):
 def test_mod_smote_fit_only(stage, small_params, split):
     """Resampling happens when fitting and never when predicting."""
     X_train, y_train, X_test, _ = split
-    features = rhythm_features(X_train)
+    features = beat_features(X_train)
     if stage == "binary":
         pipeline, target = make_binary(small_params), (y_train != 0).astype(int)
     else:
@@ -138,7 +138,7 @@ def test_mod_smote_fit_only(stage, small_params, split):
     # The original beats are all there, unchanged.
     np.testing.assert_array_equal(counter.fit_X_[:len(features)], features)
 
-    test_features = rhythm_features(X_test)
+    test_features = beat_features(X_test)
     if stage == "multiclass":
         test_features = test_features[:17]
     pipeline.predict_proba(test_features)
@@ -149,7 +149,7 @@ def test_mod_smote_fit_only(stage, small_params, split):
 def test_mod_smote_predict_passthrough(stage, served, split):
     """The trained pipeline predicts exactly what its booster predicts on the same rows: no resampling."""
     _, _, X, _ = split
-    features = rhythm_features(X)
+    features = beat_features(X)
     pipeline = served[stage]
     np.testing.assert_array_equal(pipeline.predict_proba(features), pipeline[-1].predict_proba(features))
     assert pipeline.predict_proba(features).shape[0] == len(X)
@@ -159,7 +159,7 @@ def test_mod_smote_ratio_small(split):
     X_train, y_train, _, _ = split
     pipeline = make_binary(Params())
     pipeline.set_params(xgb=RowCounter())
-    pipeline.fit(rhythm_features(X_train), (y_train != 0).astype(int))
+    pipeline.fit(beat_features(X_train), (y_train != 0).astype(int))
     assert len(pipeline[-1].fit_X_) >= len(X_train)
 
 
@@ -175,7 +175,7 @@ def test_mod_cascade_proba(source, served, loaded, split):
     assert np.all(proba >= 0) and np.all(proba <= 1)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-6)
     # From the two stages, independently of the cascade's own arithmetic.
-    features = rhythm_features(X)
+    features = beat_features(X)
     p_abnormal = cascade.binary.predict_proba(features)[:, 1]
     p_given = cascade.multiclass.predict_proba(features)
     np.testing.assert_allclose(proba[:, 0], 1 - p_abnormal, rtol=0, atol=1e-6)
@@ -236,7 +236,7 @@ def test_mod_threshold_training_only(fixture_training, small_params, split):
 
     served, report, directory = fixture_training
     X_train, y_train, _, _ = split
-    features = rhythm_features(X_train)
+    features = beat_features(X_train)
     abnormal = (y_train != 0).astype(int)
     folds = StratifiedKFold(n_splits=small_params.threshold_cv_folds, shuffle=True, random_state=small_params.seed)
     p_oof = cross_val_predict(make_binary(small_params), features, abnormal, cv=list(folds.split(features, abnormal)),
@@ -264,7 +264,7 @@ def test_mod_report_honest(fixture_training, split, fixture_table):
     logreg = intra["models"]["logreg"]
     assert logreg["accuracy"] == pytest.approx(accuracy_score(y_test, served["logreg"].predict(X_test)))
     binary = intra["models"]["binary"]
-    p_abnormal = served["binary"].predict_proba(rhythm_features(X_test))[:, 1]
+    p_abnormal = served["binary"].predict_proba(beat_features(X_test))[:, 1]
     assert binary["roc_auc"] == pytest.approx(roc_auc_score(y_test != 0, p_abnormal))
     assert intra["models"]["multiclass"]["n"] == int(np.sum(y_test != 0))
     inter = report["protocols"]["inter"]
@@ -314,6 +314,16 @@ def test_mod_bundle_library_version(bundle_copy):
     with pytest.raises(BundleError) as error:
         load_bundle(bundle_copy)
     assert "xgboost-cpu 0.0.1" in str(error.value) and "requirements.txt" in str(error.value)
+
+
+def test_mod_bundle_feature_mismatch(bundle_copy):
+    """Boosters trained on another feature layout are refused before they predict nonsense."""
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    manifest["booster_features"] = 195
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError) as error:
+        load_bundle(bundle_copy)
+    assert "195" in str(error.value) and "retrain" in str(error.value)
 
 
 def test_mod_bundle_no_manifest(bundle_copy, tmp_path):
@@ -440,13 +450,33 @@ def test_mod_train_kaggle_no_inter(monkeypatch, fixture_table, small_params):
 
 
 def test_mod_features_per_row(split):
-    """The rhythm features keep the 187 samples and depend on each beat alone."""
+    """The features keep the 187 samples, add the QRS slopes and rhythm, and depend on each beat alone."""
     _, _, X, _ = split
-    features = rhythm_features(X)
-    assert features.shape == (len(X), 187 + 8)
+    features = beat_features(X)
+    assert features.shape == (len(X), len(FEATURE_NAMES))
     np.testing.assert_array_equal(features[:, :187], X)
     for i in (0, 5, len(X) - 1):
-        np.testing.assert_allclose(rhythm_features(X[i:i + 1])[0], features[i], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(beat_features(X[i:i + 1])[0], features[i], rtol=0, atol=1e-6)
+    column = {name: j for j, name in enumerate(FEATURE_NAMES)}
+    # Slope i is sample i+1 minus sample i.
+    np.testing.assert_allclose(features[:, column["slope_0"]], X[:, 1] - X[:, 0], atol=1e-7)
+    np.testing.assert_allclose(features[:, column["slope_38"]], X[:, 39] - X[:, 38], atol=1e-7)
     # The segment length feature: one past the last non-zero sample of each beat.
     lengths = np.array([np.flatnonzero(row)[-1] + 1 for row in X])
-    np.testing.assert_array_equal(features[:, 187], lengths)
+    np.testing.assert_array_equal(features[:, column["segment_length"]], lengths)
+
+
+def test_mod_tune_never_picks_reference(monkeypatch, fixture_table, small_params):
+    """`tune` scores every candidate and the over-budget reference, and chooses among the candidates only."""
+    from pipeline import tune as tuning
+
+    weak = XGBParams(n_estimators=1, max_depth=1, learning_rate=0.1)
+    strong = XGBParams(n_estimators=40, max_depth=4, learning_rate=0.3)
+    monkeypatch.setattr(tuning, "CANDIDATES", {"binary": (weak,), "multiclass": (weak,)})
+    monkeypatch.setattr(tuning, "REFERENCE", {"binary": strong})
+    results = tuning.tune(fixture_table, small_params, folds=2)
+    scored = {r["params"]["n_estimators"]: r for r in results["binary"]}
+    assert set(scored) == {1, 40} and scored[40]["reference"] and not scored[1]["reference"]
+    assert scored[40]["mean"] > scored[1]["mean"]  # the reference really is better ...
+    assert results["best_binary"]["n_estimators"] == 1  # ... and still not chosen
+    assert [r["params"]["n_estimators"] for r in results["multiclass"]] == [1]
