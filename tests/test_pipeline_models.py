@@ -473,10 +473,11 @@ def test_mod_tune_never_picks_reference(monkeypatch, fixture_table, small_params
     weak = XGBParams(n_estimators=1, max_depth=1, learning_rate=0.1)
     strong = XGBParams(n_estimators=40, max_depth=4, learning_rate=0.3)
     monkeypatch.setattr(tuning, "CANDIDATES", {"binary": (weak,), "multiclass": (weak,)})
-    monkeypatch.setattr(tuning, "REFERENCE", {"binary": strong})
+    monkeypatch.setattr(tuning, "REFERENCE", {"binary": (strong,)})
     results = tuning.tune(fixture_table, small_params, folds=2)
     scored = {r["params"]["n_estimators"]: r for r in results["binary"]}
     assert set(scored) == {1, 40} and scored[40]["reference"] and not scored[1]["reference"]
     assert scored[40]["mean"] > scored[1]["mean"]  # the reference really is better ...
     assert results["best_binary"]["n_estimators"] == 1  # ... and still not chosen
     assert [r["params"]["n_estimators"] for r in results["multiclass"]] == [1]
+    assert all(r["scored_beats_per_s"] > 0 for r in results["binary"] + results["multiclass"])
