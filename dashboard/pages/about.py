@@ -8,7 +8,7 @@ TEXT = """
 ## How the models were trained
 
 Every beat is one row of 187 samples of one ECG lead, scaled to \\[0, 1\\]: it starts at the beat's
-R peak and runs for 1.2 times the local median R-R interval, then is zero-padded, as in the Kaggle CSVs.
+R peak and runs for about 1.2 times the R-R interval, then is zero-padded, as in the Kaggle CSVs.
 So a row carries some rhythm too: where it ends, and where the next R peak falls inside it. Three models
 are trained by this project's pipeline (`python -m pipeline train`) with fixed seeds, and saved with a
 manifest of file hashes and library versions that the dashboard checks before it loads anything:
@@ -16,8 +16,9 @@ manifest of file hashes and library versions that the dashboard checks before it
 * **Logistic Regression**: a standard scaler and a class-balanced logistic regression, saved as one
   pipeline, so every upload is scaled with the training data's statistics. A single uploaded beat gets
   the same prediction it would get inside a batch.
-* **Binary XGBoost**: normal (N) against abnormal (S, V, F, Q), on the samples plus eight rhythm
-  features read off the row (segment length, position and height of the next R peak, ...), with SMOTE
+* **Binary XGBoost**: normal (N) against abnormal (S, V, F, Q), on the samples plus the slopes of the
+  first 40 samples (the QRS complex) and eight rhythm features read off the row (segment length,
+  position and height of the next R peak, ...), with SMOTE
   oversampling applied inside the training pipeline only, never to test beats.
 * **Multi-class XGBoost**: which abnormal class (S, V, F or Q), trained on abnormal beats, SMOTE the same way.
 * **The cascade**: beats the binary model calls abnormal go on to the multi-class model. Its decision
@@ -42,7 +43,7 @@ This is a **research and teaching tool, not a medical device**. It has not been 
 must not be used to diagnose or treat anyone. It classifies single, already segmented and normalised
 beats: it does not find beats in a raw ECG, and it knows nothing about rhythm, the patient or the other
 lead. Uploads must be in the same format as the training beats (187 samples in \\[0, 1\\]); values outside
-that range are flagged, because the models have never seen such input.
+that range are refused with a message saying so, because the models have never seen such input.
 
 ## Data and licence
 
