@@ -19,6 +19,7 @@ class Settings:
     upload_dir: Path
     max_upload_bytes: int
     upload_ttl_seconds: int
+    upload_store_bytes: int
 
 
 def _number(name: str, default: float) -> float:
@@ -42,4 +43,5 @@ def settings() -> Settings:
         upload_dir=upload_dir,
         max_upload_bytes=int(_number("UPLOAD_MAX_MB", 200) * MB),
         upload_ttl_seconds=int(_number("UPLOAD_TTL_MINUTES", 60) * 60),
+        upload_store_bytes=int(_number("UPLOAD_STORE_MAX_MB", 2048) * MB),
     )

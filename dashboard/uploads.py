@@ -8,7 +8,8 @@ chunks, enforces the size limit on the server, and answers with an
 unguessable token. Callbacks then carry only that token.
 
 The store is a directory that every gunicorn worker on the host shares; entries
-expire after UPLOAD_TTL_MINUTES. Anything with the `UploadStore` methods (for
+expire after UPLOAD_TTL_MINUTES, and when a new upload would take the store past
+UPLOAD_STORE_MAX_MB the least recently used entries make room for it. Anything with the `UploadStore` methods (for
 example one backed by Redis, like Dash's background-callback managers) can
 replace it on a multi-host deployment: change `get_store`.
 """
@@ -42,6 +43,14 @@ class UploadTooLarge(ValueError):
     """The upload is bigger than the configured limit."""
 
 
+class StoreFull(OSError):
+    """The upload cannot fit in the store's disk allowance, even after evicting every other entry."""
+
+    def __str__(self) -> str:
+        return ("The server has no room for this file right now (its upload space, UPLOAD_STORE_MAX_MB, "
+                "is full): try again in a few minutes, or upload a smaller file.")
+
+
 class UnknownUpload(KeyError):
     """The token names no upload: it expired, or never existed."""
 
@@ -58,19 +67,44 @@ def too_large_message(limit: int, size: int | None = None) -> str:
 
 
 class UploadStore(Protocol):
-    def create(self, stream: BinaryIO, *, limit: int) -> str: ...
+    def create(self, stream: BinaryIO, *, limit: int, size_hint: int | None = None) -> str: ...
     def open_upload(self, token: str) -> BinaryIO: ...
     def write(self, token: str, name: str, data: bytes) -> None: ...
     def read(self, token: str, name: str) -> bytes | None: ...
+    def _make_room(self, needed: int) -> int:
+        """Evict least recently used entries until `needed` bytes fit; return the bytes now free."""
+        if needed > self.max_bytes:
+            raise StoreFull()  # could never fit: keep everyone else's uploads
+        entries = []
+        used = 0
+        for entry in self.root.iterdir():
+            try:
+                size = sum(f.stat().st_size for f in entry.iterdir())
+                used += size
+                if not entry.name.startswith("."):  # uploads still streaming in are never evicted
+                    entries.append((entry.stat().st_mtime, size, entry))
+            except OSError:
+                pass  # another worker removed it meanwhile, or it is not an entry
+        for _, size, entry in sorted(entries, key=lambda e: e[0]):
+            if used + needed <= self.max_bytes:
+                break
+            shutil.rmtree(entry, ignore_errors=True)
+            used -= size
+            log.info("upload store over %d bytes: evicted %s", self.max_bytes, entry.name[:6])
+        if used + needed > self.max_bytes:
+            raise StoreFull()
+        return self.max_bytes - used
+
     def purge_expired(self) -> int: ...
 
 
 class DiskUploadStore:
     """One directory per upload under `root`, named by its token; shared by all workers on a host."""
 
-    def __init__(self, root: Path, ttl_seconds: int):
+    def __init__(self, root: Path, ttl_seconds: int, max_bytes: int):
         self.root = Path(root)
         self.ttl_seconds = ttl_seconds
+        self.max_bytes = max_bytes
 
     def _dir(self, token: str) -> Path:
         if not isinstance(token, str) or not _TOKEN.match(token):
@@ -80,9 +114,11 @@ class DiskUploadStore:
             raise UnknownUpload(token)
         return entry
 
-    def create(self, stream: BinaryIO, *, limit: int) -> str:
+    def create(self, stream: BinaryIO, *, limit: int, size_hint: int | None = None) -> str:
+        """Store the stream; `size_hint` (the request's Content-Length) sizes the room made for it."""
         self.purge_expired()
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        room = self._make_room(min(size_hint, limit) if size_hint is not None else limit)
         token = secrets.token_urlsafe(32)
         staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.root))
         try:
@@ -92,6 +128,8 @@ class DiskUploadStore:
                     size += len(chunk)
                     if size > limit:
                         raise UploadTooLarge(too_large_message(limit))
+                    if size > room:  # more than the size hint promised, and no room for it
+                        raise StoreFull()
                     out.write(chunk)
             os.replace(staging, self.root / token)
         except BaseException:
@@ -122,6 +160,30 @@ class DiskUploadStore:
         except FileNotFoundError:
             return None
 
+    def _make_room(self, needed: int) -> int:
+        """Evict least recently used entries until `needed` bytes fit; return the bytes now free."""
+        if needed > self.max_bytes:
+            raise StoreFull()  # could never fit: keep everyone else's uploads
+        entries = []
+        used = 0
+        for entry in self.root.iterdir():
+            try:
+                size = sum(f.stat().st_size for f in entry.iterdir())
+                used += size
+                if not entry.name.startswith("."):  # uploads still streaming in are never evicted
+                    entries.append((entry.stat().st_mtime, size, entry))
+            except OSError:
+                pass  # another worker removed it meanwhile, or it is not an entry
+        for _, size, entry in sorted(entries, key=lambda e: e[0]):
+            if used + needed <= self.max_bytes:
+                break
+            shutil.rmtree(entry, ignore_errors=True)
+            used -= size
+            log.info("upload store over %d bytes: evicted %s", self.max_bytes, entry.name[:6])
+        if used + needed > self.max_bytes:
+            raise StoreFull()
+        return self.max_bytes - used
+
     def purge_expired(self) -> int:
         if not self.root.is_dir():
             return 0
@@ -139,7 +201,7 @@ class DiskUploadStore:
 
 def get_store() -> UploadStore:
     config = settings()
-    return DiskUploadStore(config.upload_dir, config.upload_ttl_seconds)
+    return DiskUploadStore(config.upload_dir, config.upload_ttl_seconds, config.upload_store_bytes)
 
 
 routes = Blueprint("uploads", __name__)
@@ -158,9 +220,11 @@ def upload():
         return _too_large_response(size)
     filename = unquote(request.headers.get("X-Filename", "upload.csv"))[:200]
     try:
-        token = get_store().create(request.stream, limit=limit)
+        token = get_store().create(request.stream, limit=limit, size_hint=size)
     except (UploadTooLarge, RequestEntityTooLarge):
         return _too_large_response(size)
+    except StoreFull as full:
+        return jsonify(error=str(full)), 507
     except OSError:
         log.exception("could not store an upload")
         return jsonify(error="The server could not store this file (disk full?). Try again later."), 507

@@ -6,14 +6,14 @@ import time
 import pytest
 
 from dashboard.settings import MB
-from dashboard.uploads import DiskUploadStore, UnknownUpload, UploadTooLarge
+from dashboard.uploads import DiskUploadStore, StoreFull, UnknownUpload, UploadTooLarge
 
 from pagehelpers import SAMPLE
 
 
 @pytest.fixture
 def store(tmp_path):
-    return DiskUploadStore(tmp_path / "store", ttl_seconds=60)
+    return DiskUploadStore(tmp_path / "store", ttl_seconds=60, max_bytes=100 * MB)
 
 
 def test_up001_roundtrip_and_unguessable_tokens(store):
@@ -51,6 +51,34 @@ def test_up004_expired_entries_are_purged(store):
     assert store.open_upload(fresh).read() == b"new"
 
 
+def test_up008_disk_cap_evicts_least_recently_used(tmp_path):
+    store = DiskUploadStore(tmp_path / "store", ttl_seconds=3600, max_bytes=3000)
+    tokens = []
+    for age in (30, 20, 10):  # seconds ago: the first is the least recently used
+        tokens.append(store.create(io.BytesIO(b"x" * 1000), limit=MB, size_hint=1000))
+        then = time.time() - age
+        os.utime(store.root / tokens[-1], (then, then))
+    store.open_upload(tokens[0]).close()  # reading an upload marks it used: now tokens[1] is the oldest
+    newest = store.create(io.BytesIO(b"y" * 1000), limit=MB, size_hint=1000)
+    with pytest.raises(UnknownUpload):
+        store.open_upload(tokens[1])
+    for token in (tokens[0], tokens[2], newest):
+        store.open_upload(token).close()
+    assert sum(f.stat().st_size for f in store.root.rglob("*") if f.is_file()) <= 3000
+
+
+def test_up009_upload_bigger_than_the_store_is_refused(tmp_path):
+    store = DiskUploadStore(tmp_path / "store", ttl_seconds=3600, max_bytes=3000)
+    kept = store.create(io.BytesIO(b"x" * 1000), limit=MB, size_hint=1000)
+    with pytest.raises(StoreFull) as error:
+        store.create(io.BytesIO(b"y" * 5000), limit=MB, size_hint=5000)
+    assert "try again" in str(error.value)
+    # A request whose Content-Length understates its body is stopped while streaming.
+    with pytest.raises(StoreFull):
+        store.create(io.BytesIO(b"z" * 5000), limit=MB, size_hint=10)
+    assert [p.name for p in store.root.iterdir()] == [kept]  # nothing half-written is left behind
+
+
 @pytest.fixture
 def client():
     from dashboard.app import server  # the route needs no model bundle
@@ -76,6 +104,15 @@ def test_up006_route_refuses_too_large(client, monkeypatch):
                            headers={"Transfer-Encoding": "chunked"},
                            environ_overrides={"wsgi.input_terminated": True})
     assert response.status_code == 413
+
+
+def test_up010_route_answers_507_when_the_store_is_full(client, monkeypatch, tmp_path):
+    monkeypatch.setenv("UPLOAD_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("UPLOAD_STORE_MAX_MB", "0.01")
+    response = client.post("/upload", data=b"0" * 20_000)
+    assert response.status_code == 507
+    assert "UPLOAD_STORE_MAX_MB" in response.get_json()["error"]
+    assert client.get("/healthz").status_code == 200  # and the server keeps serving
 
 
 def test_up007_healthz(client):
