@@ -142,6 +142,24 @@ def test_pred005_over_the_size_limit_and_drag_and_drop(dash_duo, dash_app, monke
     assert dash_duo.get_logs() == []
 
 
+def test_pred007_full_upload_store_says_try_later(dash_duo, dash_app, monkeypatch, tmp_path):
+    """When the store's disk allowance cannot take the file, the page says so, and the next upload works."""
+    monkeypatch.setenv("UPLOAD_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("UPLOAD_STORE_MAX_MB", "0.01")  # 10 kB: the 235 kB sample cannot fit
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict")
+    upload_file(dash_duo, SAMPLE)
+    dash_duo.wait_for_contains_text("#predict-message", "try again in a few minutes", timeout=20)
+    assert dash_duo.find_element("#predict-results").get_attribute("hidden") is not None
+    monkeypatch.setenv("UPLOAD_STORE_MAX_MB", "100")
+    upload_file(dash_duo, SAMPLE)
+    dash_duo.wait_for_contains_text("#predict-summary-text", SAMPLE.name, timeout=20)
+    # The browser logs the refused request itself; nothing else went wrong.
+    assert [entry["message"] for entry in dash_duo.get_logs()] == [
+        f"{dash_duo.server_url}/upload - Failed to load resource: the server responded with a status of 507 "
+        "(INSUFFICIENT STORAGE)"]
+
+
 def test_pred006_gunicorn_two_workers(dash_br: Browser, bundle, gunicorn_url):
     dash_br.server_url = gunicorn_url
     open_path(dash_br, "/predict")
