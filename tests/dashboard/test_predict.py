@@ -172,3 +172,20 @@ def test_pred006_gunicorn_two_workers(dash_br: Browser, bundle, gunicorn_url):
     open_path(dash_br, "/models")
     wait_for_traces(dash_br, "models-confusion")
     assert dash_br.get_logs() == []
+
+
+def test_pred008_kaggle_sized_upload_through_gunicorn(dash_br: Browser, bundle, gunicorn_url, tmp_path):
+    """A file the size of Kaggle's test set (21,892 labelled beats, ~100 MB as written at full precision)."""
+    import numpy as np
+
+    beats = np.loadtxt(SAMPLE, delimiter=",")
+    big = tmp_path / "kaggle-sized.csv"
+    np.savetxt(big, beats[np.random.default_rng(0).integers(0, len(beats), 21_892)], delimiter=",", fmt="%.18e")
+    assert big.stat().st_size > 95 * 2**20
+    dash_br.server_url = gunicorn_url
+    open_path(dash_br, "/predict")
+    upload_file(dash_br, big)
+    wait_for_results(dash_br, 21_892, timeout=120)
+    dash_br.wait_for_text_to_equal("#predict-accuracy-cascade .stat-value", expected_accuracy(bundle, big), timeout=30)
+    wait_for_traces(dash_br, "predict-confusion-cascade")
+    assert dash_br.get_logs() == []
