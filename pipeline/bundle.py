@@ -141,7 +141,7 @@ def verify_bundle(directory) -> dict:
 
 
 def load_bundle(directory=DEFAULT_MODELS_DIR, n_jobs: int = 1) -> Bundle:
-    """Verify, then load the bundle. n_jobs=1 keeps XGBoost single-threaded (safe across forks)."""
+    """Verify, then load the bundle. n_jobs=1 keeps prediction single-threaded (safe across forks)."""
     directory = Path(directory)
     manifest = verify_bundle(directory)
     logreg = joblib.load(directory / LOGREG_FILE)
@@ -150,7 +150,7 @@ def load_bundle(directory=DEFAULT_MODELS_DIR, n_jobs: int = 1) -> Bundle:
         booster = XGBClassifier(n_jobs=n_jobs)
         booster.load_model(directory / filename)
         boosters[name] = booster
-    cascade = Cascade(boosters["binary"], boosters["multiclass"], manifest["cascade_threshold"])
+    cascade = Cascade(boosters["binary"], boosters["multiclass"], manifest["cascade_threshold"], n_jobs=n_jobs)
     report = json.loads((directory / REPORT_FILE).read_text())
     return Bundle(directory=directory, manifest=manifest, report=report,
                   models={"logreg": logreg, "cascade": cascade, **boosters})

@@ -108,19 +108,21 @@ class Cascade(ClassifierMixin, BaseEstimator):
     probable abnormal class. Both stages are fitted on beat_features(X), which the
     cascade computes once per call: any estimators with predict_proba on those will do
     (the imblearn pipelines while training, the bare boosters loaded from a bundle).
+    n_jobs is the number of threads for the feature step; the boosters have their own.
     """
 
-    def __init__(self, binary=None, multiclass=None, threshold: float = 0.5):
+    def __init__(self, binary=None, multiclass=None, threshold: float = 0.5, n_jobs: int = 1):
         self.binary = binary
         self.multiclass = multiclass
         self.threshold = threshold
+        self.n_jobs = n_jobs
 
     @property
     def classes_(self):
         return np.arange(len(CLASSES))
 
     def predict_proba(self, X) -> np.ndarray:
-        features = beat_features(X)
+        features = beat_features(X, self.n_jobs)
         p_abnormal = self.binary.predict_proba(features)[:, 1]
         p_given_abnormal = self.multiclass.predict_proba(features)
         proba = np.empty((len(p_abnormal), len(CLASSES)))

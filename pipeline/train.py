@@ -40,7 +40,7 @@ def fit_models(X: np.ndarray, y: np.ndarray, p: Params, groups=None, progress=No
     The binary threshold is chosen on out-of-fold predictions of the training
     beats (grouped by record when `groups` is given), never on test data.
     """
-    features = beat_features(X)
+    features = beat_features(X, p.n_jobs)
     abnormal = (y != NORMAL).astype(int)
 
     started = time.perf_counter()
@@ -75,14 +75,14 @@ def fit_models(X: np.ndarray, y: np.ndarray, p: Params, groups=None, progress=No
         "logreg": logreg,
         "binary": binary,
         "multiclass": multiclass,
-        "cascade": Cascade(binary, multiclass, threshold),
+        "cascade": Cascade(binary, multiclass, threshold, n_jobs=p.n_jobs),
     }
 
 
 def evaluate_models(models: dict, X: np.ndarray, y: np.ndarray) -> dict:
     """Every model's metrics on test beats; the multi-class stage alone on true abnormal beats."""
     cascade = models["cascade"]
-    features = beat_features(X)
+    features = beat_features(X, cascade.n_jobs)
     p_abnormal = cascade.binary.predict_proba(features)[:, 1]
     is_abnormal = y != NORMAL
     return {

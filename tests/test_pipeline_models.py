@@ -20,7 +20,7 @@ from sklearn.metrics import (
 from pipeline.bundle import BundleError, load_bundle
 from pipeline.dataset import CLASSES, FEATURES, class_counts, intra_patient_split
 from pipeline.evaluate import binary_metrics, multiclass_metrics
-from pipeline.features import FEATURE_NAMES, beat_features
+from pipeline.features import CHUNK, FEATURE_NAMES, beat_features
 from pipeline.models import Params, XGBParams, choose_threshold, decide, make_binary, make_multiclass
 from pipeline.predict import predict_table
 from pipeline.validate import Beats, read_beats_csv
@@ -461,6 +461,9 @@ def test_mod_features_per_row(split):
     # Slope i is sample i+1 minus sample i.
     np.testing.assert_allclose(features[:, column["slope_0"]], X[:, 1] - X[:, 0], atol=1e-7)
     np.testing.assert_allclose(features[:, column["slope_38"]], X[:, 39] - X[:, 38], atol=1e-7)
+    # Threads fill independent blocks of rows: the same numbers, to the bit.
+    many = np.tile(X, (-(-3 * CHUNK // len(X)), 1))
+    np.testing.assert_array_equal(beat_features(many, n_jobs=2), beat_features(many))
     # The segment length feature: one past the last non-zero sample of each beat.
     lengths = np.array([np.flatnonzero(row)[-1] + 1 for row in X])
     np.testing.assert_array_equal(features[:, column["segment_length"]], lengths)
