@@ -71,30 +71,6 @@ class UploadStore(Protocol):
     def open_upload(self, token: str) -> BinaryIO: ...
     def write(self, token: str, name: str, data: bytes) -> None: ...
     def read(self, token: str, name: str) -> bytes | None: ...
-    def _make_room(self, needed: int) -> int:
-        """Evict least recently used entries until `needed` bytes fit; return the bytes now free."""
-        if needed > self.max_bytes:
-            raise StoreFull()  # could never fit: keep everyone else's uploads
-        entries = []
-        used = 0
-        for entry in self.root.iterdir():
-            try:
-                size = sum(f.stat().st_size for f in entry.iterdir())
-                used += size
-                if not entry.name.startswith("."):  # uploads still streaming in are never evicted
-                    entries.append((entry.stat().st_mtime, size, entry))
-            except OSError:
-                pass  # another worker removed it meanwhile, or it is not an entry
-        for _, size, entry in sorted(entries, key=lambda e: e[0]):
-            if used + needed <= self.max_bytes:
-                break
-            shutil.rmtree(entry, ignore_errors=True)
-            used -= size
-            log.info("upload store over %d bytes: evicted %s", self.max_bytes, entry.name[:6])
-        if used + needed > self.max_bytes:
-            raise StoreFull()
-        return self.max_bytes - used
-
     def purge_expired(self) -> int: ...
 
 
