@@ -16,7 +16,7 @@ import numpy as np
 
 from pipeline.dataset import N_SAMPLES
 
-SLOPE_SAMPLES = 40  # the first 320 ms at 125 Hz: the QRS complex and the start of the ST segment
+SLOPE_SAMPLES = 40  # the first 333 ms at 120 Hz: the QRS complex and the start of the ST segment
 RHYTHM_NAMES = ("segment_length", "next_peak_pos", "next_peak_frac", "next_peak_value",
                 "next_trough_pos", "next_trough_frac", "segment_mean", "segment_std")
 FEATURE_NAMES = (

@@ -20,7 +20,8 @@ manifest of file hashes and library versions that the dashboard checks before it
   first 40 samples (the QRS complex) and eight rhythm features read off the row (segment length,
   position and height of the next R peak, ...), with SMOTE
   oversampling applied inside the training pipeline only, never to test beats.
-* **Multi-class XGBoost**: which abnormal class (S, V, F or Q), trained on abnormal beats, SMOTE the same way.
+* **Multi-class XGBoost**: which abnormal class (S, V, F or Q), trained on abnormal beats with the same
+  features, SMOTE the same way.
 * **The cascade**: beats the binary model calls abnormal go on to the multi-class model. Its decision
   threshold was chosen by cross-validation on training data, never on the test set.
 
@@ -53,7 +54,7 @@ IEEE Eng in Med and Biol 20(3):45-50, 2001) is published by PhysioNet (Goldberge
 [Open Data Commons Attribution License v1.0](https://physionet.org/content/mitdb/view-license/1.0.0/).
 The Kaggle heartbeat CSVs (Kachuee M, Fazeli S, Sarrafzadeh M. *ECG Heartbeat Classification: A Deep
 Transferable Representation.* ICHI 2018) are derived from it. The sample file offered on the Predict
-page is 50 beats from the Kaggle test set.
+page is 50 beats, 10 per class, drawn from this project's intra-patient test split of the MIT-BIH records.
 """
 
 layout = html.Div(dcc.Markdown(TEXT, link_target="_blank", className="about"), id="about-page")
