@@ -21,13 +21,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from pipeline.dataset import FEATURES, intra_patient_split, read_table  # noqa: E402
-from pipeline.features import RHYTHM_NAMES, SLOPE_SAMPLES, beat_features  # noqa: E402
+from pipeline.features import RHYTHM, SLOPE_SAMPLES, beat_features  # noqa: E402
 from pipeline.models import NORMAL, Params, make_binary, make_multiclass  # noqa: E402
-
-
-def variant(X: np.ndarray, slopes: int) -> np.ndarray:
-    rhythm = beat_features(X)[:, -len(RHYTHM_NAMES):]
-    return np.hstack([X, np.diff(X[:, :slopes], axis=1), rhythm])
 
 
 def main() -> None:
@@ -42,10 +37,12 @@ def main() -> None:
     abnormal = y != NORMAL
     p = Params()
     cv = StratifiedKFold(n_splits=2, shuffle=True, random_state=p.seed)
+    rhythm = beat_features(X)[:, RHYTHM]
     print("| slopes of the first K samples | features | binary F1 (2-fold CV) | multi-class macro-F1 (2-fold CV) |")
     print("|---|---|---|---|")
     for k in args.slopes:
-        features = variant(X, k) if k else np.hstack([X, beat_features(X)[:, -len(RHYTHM_NAMES):]])
+        slopes = np.diff(X[:, :k], axis=1) if k else X[:, :0]
+        features = np.hstack([X, slopes, rhythm])
         started = time.perf_counter()
         binary = cross_val_score(make_binary(p), features, abnormal.astype(int), cv=cv, scoring="f1")
         multi = cross_val_score(make_multiclass(p), features[abnormal], y[abnormal] - 1, cv=cv, scoring="f1_macro")

@@ -107,12 +107,12 @@ def main() -> None:
         print(f"\ntrain (both protocols, all models): median {statistics.median(train_times):.0f} s over "
               f"{len(train_times)} run(s); peak RSS {max(peaks):,.0f} MB")
 
-    bundle = load_bundle(ROOT / "models", n_jobs=os.cpu_count() or 1)
+    threads = os.cpu_count() or 1
+    bundle = load_bundle(ROOT / "models", n_jobs=threads)
     _, test = intra_patient_split(table)
     beats = np.tile(X[test], (5, 1))[:100_000]
     # The old cascade as the baseline, interleaved with ours so both see the same machine load.
     # CPU time is what a busy shared machine cannot inflate.
-    threads = os.cpu_count() or 1
     for booster in old_models.get("intra", ()):
         booster.set_params(n_jobs=threads)
     ours, old = [], []

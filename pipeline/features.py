@@ -24,13 +24,11 @@ FEATURE_NAMES = (
     + tuple(f"slope_{i}" for i in range(SLOPE_SAMPLES - 1))
     + RHYTHM_NAMES
 )
+SLOPES = slice(N_SAMPLES, N_SAMPLES + SLOPE_SAMPLES - 1)  # where each group sits in a feature row
+RHYTHM = slice(SLOPES.stop, None)
 
 CHUNK = 4096  # rows per step: keeps the temporaries in cache, which is most of the cost
 _COLUMNS = np.arange(N_SAMPLES, dtype=np.uint8)  # uint8: the masks below are the feature step's main cost
-
-
-SLOPES = slice(N_SAMPLES, N_SAMPLES + SLOPE_SAMPLES - 1)
-RHYTHM = slice(SLOPES.stop, None)
 
 
 def beat_features(X: np.ndarray, n_jobs: int = 1) -> np.ndarray:

@@ -38,7 +38,7 @@ REFERENCE = {
 }
 
 
-def tune(table: pd.DataFrame, p: Params, folds: int = 3, progress=None) -> dict:
+def tune(table: pd.DataFrame, p: Params, folds: int = 2, progress=None) -> dict:
     """Cross-validated score of every candidate for each stage; the training split only."""
     train, _ = intra_patient_split(table)
     X = beat_features(table[FEATURES].to_numpy(np.float32)[train])
