@@ -199,10 +199,9 @@ def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
         raise RecordingError(f"{source} is not a readable WFDB header ({error}); export the record again.") from error
     if not header.n_sig or not header.file_name:
         raise RecordingError(f"{source} names no signals; a WFDB header lists one line per lead.")
+    # wfdb's header syntax allows no folder in a signal file name, so an uploaded header cannot
+    # point outside its folder; a missing file gets its own sentence before wfdb's error.
     for file_name in dict.fromkeys(header.file_name):
-        if PurePosixPath(file_name.replace("\\", "/")).name != file_name:
-            raise RecordingError(f"{source} names its signal file with a folder ({file_name}); a WFDB signal "
-                                 "file sits beside its header, named without a path.")
         if not (header_path.parent / file_name).is_file():
             raise RecordingError(f"The signal file {file_name} named in {source} is missing; "
                                  "put it beside the header.")
@@ -279,20 +278,22 @@ def _lead_and_unit(column: str) -> tuple[str, str]:
 
 
 def _fs_from_time(time_s: np.ndarray, source: str) -> float:
+    """The rate an evenly spaced time column describes; lines in messages count the header as line 1."""
     steps = np.diff(time_s)
     backwards = np.flatnonzero(~(steps > 0))
     if backwards.size:
-        row = backwards[0] + 2
-        raise RecordingError(f"The time column of {source} does not increase at data row {row} "
-                             f"({time_s[row - 2]:g} then {time_s[row - 1]:g} s); sort the rows or drop duplicates.")
+        i = backwards[0] + 1  # the sample that is not after the one before it
+        raise RecordingError(f"The time column of {source} does not increase at line {i + 2} "
+                             f"({time_s[i - 1]:g} then {time_s[i]:g} s); sort the rows or drop duplicates.")
     fs = (len(time_s) - 1) / (time_s[-1] - time_s[0])
     if abs(fs - round(fs)) < 1e-4 * fs:
         fs = float(round(fs))  # timestamps are printed rounded; the rate they describe is whole
     off_grid = np.abs(time_s - time_s[0] - np.arange(len(time_s)) / fs) * fs
-    worst = int(np.argmax(off_grid))
-    if off_grid[worst] > TIME_JITTER:
-        raise RecordingError(f"The time column of {source} is not evenly spaced (data row {worst + 1} is "
-                             f"{off_grid[worst]:.1f} samples off a {fs:g} Hz grid); fill the gaps or give fs= "
+    if off_grid.max() > TIME_JITTER:
+        typical = np.median(steps)
+        odd = int(np.argmax(np.abs(steps - typical)))
+        raise RecordingError(f"The time column of {source} is not evenly spaced (a step of {steps[odd]:g} s at "
+                             f"line {odd + 3}, where most steps are {typical:g} s); fill the gaps, or give fs= "
                              "and drop the time column.")
     return fs
 
