@@ -1,6 +1,7 @@
 """Read a whole ECG recording (WFDB, EDF/EDF+, CSV, or the same uploaded as bytes) into one typed object."""
 from __future__ import annotations
 
+import csv
 import io
 import re
 import tempfile
@@ -13,8 +14,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import edfio
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pa_csv
+import pandas as pd
 import wfdb
 from scipy.signal import resample_poly
 
@@ -30,6 +30,7 @@ MAX_GAP_S = 1.0
 TIME_JITTER = 0.5
 RECORDING_SUFFIXES = (".hea", ".dat", ".edf", ".csv")
 UPLOAD_MAX_FILES = 16
+CSV_CHUNK_ROWS = 1 << 20
 UPLOAD_MAX_BYTES = 2 * 1024**3  # all files of one upload, a zip's members counted as unpacked
 
 _TIME_UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "msec": 1e-3}
@@ -288,9 +289,16 @@ def _fs_from_time(time_s: np.ndarray, source: str) -> float:
     fs = (len(time_s) - 1) / (time_s[-1] - time_s[0])
     if abs(fs - round(fs)) < 1e-4 * fs:
         fs = float(round(fs))  # timestamps are printed rounded; the rate they describe is whole
-    off_grid = np.abs(time_s - time_s[0] - np.arange(len(time_s)) / fs) * fs
-    if off_grid.max() > TIME_JITTER:
-        typical = np.median(steps)
+    del steps, backwards
+    # distance of each timestamp from an even grid, in samples; built in place (24 h is 21 M values)
+    off_grid = np.arange(len(time_s), dtype=np.float64)
+    off_grid /= fs
+    off_grid += time_s[0]
+    np.subtract(time_s, off_grid, out=off_grid)
+    if np.abs(off_grid, out=off_grid).max() * fs > TIME_JITTER:
+        del off_grid
+        steps = np.diff(time_s)
+        typical = float(np.median(steps))
         odd = int(np.argmax(np.abs(steps - typical)))
         raise RecordingError(f"The time column of {source} is not evenly spaced (a step of {steps[odd]:g} s at "
                              f"line {odd + 3}, where most steps are {typical:g} s); fill the gaps, or give fs= "
@@ -298,53 +306,70 @@ def _fs_from_time(time_s: np.ndarray, source: str) -> float:
     return fs
 
 
+def _csv_blocks(path: Path, delimiter: str, source: str):
+    """The CSV's rows as float64 arrays, CSV_CHUNK_ROWS at a time, so text is never held all at once.
+
+    pandas' C parser, chunked: measured against pyarrow's streaming reader on a 4-hour CSV it
+    peaked at half the memory and gave it back (bench/RESULTS.md). Every column is read as
+    float64, so raw ADC integers need no type guess that a later "1.5" would break.
+    """
+    try:
+        with pd.read_csv(path, sep=delimiter, dtype=np.float64, chunksize=CSV_CHUNK_ROWS) as reader:
+            for chunk in reader:
+                yield chunk.to_numpy()
+    except ValueError as error:  # pandas' ParserError and UnicodeDecodeError are ValueErrors too
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        text = re.match(r"could not convert string to float: (.*)", message)
+        if text:
+            raise RecordingError(f"{source} holds text ({text[1]}) where numbers should be; keep only the time "
+                                 "column and the lead columns, with '.' as the decimal point.") from error
+        raise RecordingError(f"{source} cannot be read as a CSV ({message}); save it as delimited text with "
+                             "one header row.") from error
+
+
 def _read_csv(path: Path, fs: float | None, lead) -> Recording:
     source = path.name
     with open(path, "rb") as f:
-        first_line = f.readline().decode("utf-8-sig", errors="replace")
+        first_line = f.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
     if not first_line.strip():
         raise RecordingError(f"{source} is empty; a CSV recording needs a header row and one row per sample.")
     delimiter = max(",;\t", key=first_line.count)
-    header = [h.strip() for h in first_line.strip().split(delimiter)]
-    if all(re.fullmatch(r"[-+]?[\d.eE+-]+", h) for h in header):
+    names = next(csv.reader([first_line], delimiter=delimiter))
+    columns = [name.strip() for name in names]
+    if all(re.fullmatch(r"[-+]?[\d.eE+-]+", c) for c in columns):
         raise RecordingError(f"{source} has no header row; add one naming the columns, e.g. time_s,MLII.")
-    try:
-        table = pa_csv.read_csv(path, parse_options=pa_csv.ParseOptions(delimiter=delimiter),
-                                convert_options=pa_csv.ConvertOptions(strings_can_be_null=True))
-    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-        raise RecordingError(f"{source} cannot be read as a CSV ({str(error).splitlines()[0]}); "
-                             "save it as comma-separated text with one header row.") from error
-    if table.num_rows == 0:
-        raise RecordingError(f"{source} has a header but no rows of samples.")
-    columns = [c.strip() for c in table.column_names]
-    for column, field in zip(columns, table.schema):
-        if not (pa.types.is_floating(field.type) or pa.types.is_integer(field.type) or pa.types.is_null(field.type)):
-            raise RecordingError(f"Column '{column}' of {source} holds text, not numbers; "
-                                 "keep only the time column and the lead columns, with '.' as decimal point.")
     time_index = next((i for i, c in enumerate(columns) if _time_scale(c) is not None), None)
     lead_indices = [i for i in range(len(columns)) if i != time_index]
     if not lead_indices:
         raise RecordingError(f"{source} has no lead columns; add one column of samples per lead.")
-    if time_index is not None:
-        time_s = table.column(time_index).to_numpy().astype(np.float64) * _time_scale(columns[time_index])
+    if time_index is None and fs is None:
+        raise RecordingError(f"{source} has no time column (time_s, time, t, ...) and no sampling rate was given; "
+                             "add a time column in seconds or give fs=HZ.")
+    time_blocks, lead_blocks = [], []
+    for block in _csv_blocks(path, delimiter, source):
+        if time_index is not None:
+            time_blocks.append(block[:, time_index].copy())
+        lead_blocks.append(block[:, lead_indices])
+        del block
+    if not lead_blocks or sum(len(b) for b in lead_blocks) == 0:
+        raise RecordingError(f"{source} has a header but no rows of samples.")
+    if time_index is None:
+        file_fs = float(fs)
+    else:
+        time_s = np.concatenate(time_blocks) * _time_scale(columns[time_index])
+        del time_blocks
         if np.isnan(time_s).any():
-            raise RecordingError(f"The time column of {source} has empty cells; fill them or drop the column and give fs=.")
+            raise RecordingError(f"The time column of {source} has empty cells; fill them, or drop the column "
+                                 "and give fs=.")
         file_fs = _fs_from_time(time_s, source) if len(time_s) > 1 else 0.0
+        del time_s
         if fs is not None and not np.isclose(fs, file_fs, rtol=1e-3):
             raise RecordingError(f"fs={fs:g} was given but the time column of {source} says {file_fs:g} Hz; "
                                  "drop one of them.")
-    elif fs is None:
-        raise RecordingError(f"{source} has no time column (time_s, time, t, ...) and no sampling rate was given; "
-                             "add a time column in seconds or give fs=HZ.")
-    else:
-        file_fs = float(fs)
-    signals = np.empty((table.num_rows, len(lead_indices)), dtype=np.float64)
-    for column, index in enumerate(lead_indices):
-        # cast: an all-empty column is typed null; an integer column with empty cells becomes NaN
-        signals[:, column] = table.column(index).cast(pa.float64()).to_numpy(zero_copy_only=False)
-    del table
-    names, units = zip(*(_lead_and_unit(columns[i]) for i in lead_indices))
-    return _finish(signals, file_fs, names, units, lead, path.stem, source)
+    signals = np.concatenate(lead_blocks)
+    del lead_blocks
+    lead_names, units = zip(*(_lead_and_unit(columns[i]) for i in lead_indices))
+    return _finish(signals, file_fs, lead_names, units, lead, path.stem, source)
 
 
 # ---------------------------------------------------------------- entry points

@@ -334,7 +334,7 @@ def test_rec_bad_empty_csv(tmp_path):
 def test_rec_bad_text_in_csv(tmp_path):
     lines = _csv_text()
     lines[500] = lines[500].replace(lines[500].split(",")[1], "lead off")
-    _bad(r"Column 'MLII' of text\.csv holds text", _write_lines(tmp_path / "text.csv", lines))
+    _bad(r"text\.csv holds text \('lead off'\) where numbers should be", _write_lines(tmp_path / "text.csv", lines))
 
 
 def test_rec_bad_binary_csv(tmp_path):
