@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from xgboost import XGBClassifier
 
-from pipeline.dataset import FEATURES, class_counts
 from pipeline.features import FEATURE_NAMES
 from pipeline.models import Cascade
+from pipeline.vocabulary import FEATURES, class_counts
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 LOGREG_FILE = "logreg.joblib"

@@ -9,20 +9,18 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.bundle import DEFAULT_MODELS_DIR, BundleError
 from pipeline.dataset import (
-    CLASSES,
-    FEATURES,
     DatasetError,
     build_beats,
-    class_counts,
     download_mitdb,
     intra_patient_split,
     read_kaggle_dir,
     read_table,
     write_table,
 )
-from pipeline.bundle import DEFAULT_MODELS_DIR, BundleError
 from pipeline.validate import DEFAULT_MAX_ROWS, InputError
+from pipeline.vocabulary import CLASSES, FEATURES, class_counts
 
 USAGE_ERROR = 2
 

@@ -7,25 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-CLASSES = ("N", "S", "V", "F", "Q")
-CLASS_NAMES = {
-    "N": "Normal",
-    "S": "Supraventricular ectopic",
-    "V": "Ventricular ectopic",
-    "F": "Fusion",
-    "Q": "Unknown / paced",
-}
-N_SAMPLES = 187
-FEATURES = [f"x{i}" for i in range(N_SAMPLES)]
-
-# AAMI EC57 grouping of the MIT-BIH beat symbols, as in the Kaggle CSVs.
-AAMI = {
-    **dict.fromkeys("NLRej", 0),
-    **dict.fromkeys("AaJS", 1),
-    **dict.fromkeys("VE", 2),
-    "F": 3,
-    **dict.fromkeys("/fQ", 4),
-}
+from pipeline.validate import InputError, read_beats_csv
+from pipeline.vocabulary import AAMI, FEATURES, N_SAMPLES
 
 STEP = 3  # Kaggle rows take every third sample of the 360 Hz signal (120 Hz)
 
@@ -178,8 +161,6 @@ def download_mitdb(mitdb_dir) -> None:
 
 def read_kaggle_dir(kaggle_dir) -> pd.DataFrame:
     """The Kaggle train and test CSVs as one table with a `split` column (their own split)."""
-    from pipeline.validate import InputError, read_beats_csv
-
     kaggle_dir = Path(kaggle_dir)
     parts = []
     for split in ("train", "test"):
@@ -211,11 +192,6 @@ def read_table(path) -> pd.DataFrame:
 def write_table(table: pd.DataFrame, path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(path, index=False)
-
-
-def class_counts(labels) -> dict[str, int]:
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(CLASSES))
-    return {c: int(n) for c, n in zip(CLASSES, counts)}
 
 
 def intra_patient_split(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

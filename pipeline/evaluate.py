@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
-from pipeline.dataset import CLASSES, N_SAMPLES
+from pipeline.vocabulary import CLASSES, N_SAMPLES
 
 BINARY_LABELS = ("normal", "abnormal")
 

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from pipeline.dataset import N_SAMPLES
+from pipeline.vocabulary import N_SAMPLES
 
 SLOPE_SAMPLES = 40  # the first 333 ms at 120 Hz: the QRS complex and the start of the ST segment
 RHYTHM_NAMES = ("segment_length", "next_peak_pos", "next_peak_frac", "next_peak_value",

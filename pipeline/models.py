@@ -13,11 +13,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from xgboost import XGBClassifier
 
-from pipeline.dataset import CLASSES
 from pipeline.features import beat_features
-
-NORMAL = 0
-ABNORMAL_CLASSES = np.array([1, 2, 3, 4])  # S V F Q, the multi-class stage's 0..3
+from pipeline.vocabulary import ABNORMAL_CLASSES, CLASSES, NORMAL
 
 
 @dataclass(frozen=True)

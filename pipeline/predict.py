@@ -4,9 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.dataset import CLASSES
 from pipeline.models import decide
-from pipeline.validate import Beats
+from pipeline.vocabulary import CLASSES, Beats
 
 MODEL_NAMES = {"cascade": "XGBoost cascade", "logreg": "Logistic Regression"}
 

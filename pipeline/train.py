@@ -10,11 +10,10 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
 
-from pipeline.dataset import CLASSES, FEATURES, class_counts, inter_patient_split, intra_patient_split
+from pipeline.dataset import inter_patient_split, intra_patient_split
 from pipeline.evaluate import binary_metrics, class_templates, multiclass_metrics
 from pipeline.features import beat_features
 from pipeline.models import (
-    NORMAL,
     Cascade,
     Params,
     choose_threshold,
@@ -22,6 +21,7 @@ from pipeline.models import (
     make_logreg,
     make_multiclass,
 )
+from pipeline.vocabulary import CLASSES, FEATURES, NORMAL, class_counts
 
 PROTOCOL_TITLES = {
     "intra": "Intra-patient (Kaggle-style 80/20 beat split)",

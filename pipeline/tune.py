@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, cross_validate
 
-from pipeline.dataset import FEATURES, intra_patient_split
+from pipeline.dataset import intra_patient_split
 from pipeline.features import beat_features
-from pipeline.models import NORMAL, Params, XGBParams, make_binary, make_multiclass
+from pipeline.models import Params, XGBParams, make_binary, make_multiclass
+from pipeline.vocabulary import FEATURES, NORMAL
 
 # A small grid: the machine this ships on has two cores, and the cascade must
 # predict at least 100,000 beats/s on them. Measured (bench/RESULTS.md), that

@@ -11,8 +11,9 @@ from sklearn.metrics import confusion_matrix
 
 from pipeline.bundle import load_bundle
 from pipeline.cli import main
-from pipeline.dataset import CLASSES, FEATURES, intra_patient_split, read_table, write_table
+from pipeline.dataset import intra_patient_split, read_table, write_table
 from pipeline.validate import read_beats_csv
+from pipeline.vocabulary import CLASSES, FEATURES
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_MITDB = REPO / "tests" / "fixtures" / "mitdb"

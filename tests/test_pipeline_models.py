@@ -18,12 +18,20 @@ from sklearn.metrics import (
 )
 
 from pipeline.bundle import BundleError, load_bundle
-from pipeline.dataset import CLASSES, FEATURES, class_counts, intra_patient_split
+from pipeline.dataset import intra_patient_split
 from pipeline.evaluate import binary_metrics, multiclass_metrics
 from pipeline.features import CHUNK, FEATURE_NAMES, beat_features
-from pipeline.models import Params, XGBParams, choose_threshold, decide, make_binary, make_multiclass
+from pipeline.models import (
+    Params,
+    XGBParams,
+    choose_threshold,
+    decide,
+    make_binary,
+    make_multiclass,
+)
 from pipeline.predict import predict_table
-from pipeline.validate import Beats, read_beats_csv
+from pipeline.validate import read_beats_csv
+from pipeline.vocabulary import CLASSES, FEATURES, Beats, class_counts
 
 REPO = Path(__file__).resolve().parents[1]
 
