@@ -66,14 +66,15 @@ def cmd_build_dataset(args) -> int:
 
 def cmd_train(args) -> int:
     from pipeline.bundle import save_bundle
-    from pipeline.models import Params
-    from pipeline.train import train_all
+    from pipeline.models import PARAMS
+    from pipeline.train import check_beats, train_all
 
     started = time.perf_counter()
     table, source = load_source(args)
     say(f"{len(table):,} beats from {source}")
-    served, report = train_all(table, Params(), source, progress=say)
-    save_bundle(args.out, served, report, table)
+    served, report = train_all(table, PARAMS, source, progress=say)
+    check = check_beats(table)
+    save_bundle(args.out, served, report, table, {name: check for name in served})
     say(f"bundle written to {args.out} in {time.perf_counter() - started:.0f} s")
     return 0
 
@@ -81,14 +82,15 @@ def cmd_train(args) -> int:
 def cmd_tune(args) -> int:
     import json
 
-    from pipeline.models import Params
+    from pipeline.models import PARAMS
     from pipeline.tune import tune
 
     table, _ = load_source(args)
-    results = tune(table, Params(), folds=args.folds, progress=say)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1))
-    say(f"best binary {results['best_binary']}; best multi-class {results['best_multiclass']} -> {args.out}")
+    results = tune(table, PARAMS[args.protocol], protocol=args.protocol, folds=args.folds, progress=say)
+    out = args.out or Path(f"bench/tuning_{args.protocol}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    say(f"best binary {results['best_binary']}; best multi-class {results['best_multiclass']} -> {out}")
     return 0
 
 
@@ -98,6 +100,8 @@ def cmd_predict(args) -> int:
     from pipeline.predict import predict_table
     from pipeline.validate import read_beats_csv
 
+    if args.out and args.out.is_dir():
+        raise InputError(f"--out {args.out} is a folder: give the CSV file to write, e.g. {args.out / 'predictions.csv'}.")
     beats = read_beats_csv(args.file, max_rows=args.max_rows)
     for warning in beats.warnings:
         say(f"warning: {warning}")
@@ -151,10 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=Path("models"), help="bundle folder (default: models/)")
     train.set_defaults(run=cmd_train)
 
-    tune = commands.add_parser("tune", help="cross-validate the XGBoost candidates on the intra-patient training split")
+    tune = commands.add_parser("tune", help="cross-validate the XGBoost candidates on a protocol's training beats")
     add_source_arguments(tune)
+    tune.add_argument("--protocol", choices=["intra", "inter"], default="intra",
+                      help="intra: the intra-patient training split; inter: DS1, folds grouped by record")
     tune.add_argument("--folds", type=int, default=2)
-    tune.add_argument("--out", type=Path, default=Path("bench/tuning.json"))
+    tune.add_argument("--out", type=Path, help="results JSON (default: bench/tuning_PROTOCOL.json)")
     tune.set_defaults(run=cmd_tune)
 
     predict = commands.add_parser("predict", help="label the beats of a Kaggle-format CSV")

@@ -100,7 +100,12 @@ def test_cli_predict_out_dir(tmp_path, capsys, write_csv, test_beats, fixture_bu
     source = write_csv(tmp_path / "beats.csv", X[:3])
     out = tmp_path / "results" / "pred.csv"
     code = main(["predict", str(source), "--models", str(fixture_bundle_dir), "--out", str(out)])
-    assert (code == 0 and len(pd.read_csv(out)) == 3) or (code == 2 and capsys.readouterr().err.startswith("error: "))
+    assert code == 0 and len(pd.read_csv(out)) == 3  # the missing folder is created
+    capsys.readouterr()
+    # --out naming an existing folder is a user's slip: one sentence, exit 2.
+    code = main(["predict", str(source), "--models", str(fixture_bundle_dir), "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a folder" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_sample(tmp_path, fixture_table):
