@@ -1,4 +1,4 @@
-"""Command line: build-dataset, train, tune, predict, sample. Run `python -m pipeline COMMAND --help`."""
+"""Command line: build-dataset, train, tune, evaluate, predict, sample. Run `python -m pipeline COMMAND --help`."""
 from __future__ import annotations
 
 import argparse
@@ -123,6 +123,31 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    """Evaluate the bundle's served models again on the intra-patient test split, without retraining."""
+    import json
+
+    from pipeline.bundle import load_bundle
+    from pipeline.evaluate import evaluate_models
+
+    bundle = load_bundle(args.models, n_jobs=os.cpu_count() or 1)
+    table, _ = load_source(args)
+    _, test = intra_patient_split(table)
+    X = table[FEATURES].to_numpy(np.float32)[test]
+    y = table["label"].to_numpy(np.int64)[test]
+    measured = evaluate_models(bundle.models, X, y)
+    reported = bundle.report.protocols["intra"].models
+    for name in ("logreg", "cascade"):
+        now, then = measured[name], reported[name]
+        say(f"{name}: accuracy {now['accuracy']:.4f} (report {then.accuracy:.4f}), "
+            f"macro-F1 {now['macro_f1']:.4f} (report {then.macro_f1:.4f}) on {now['n']:,} test beats")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"protocol": "intra", "models": measured}, indent=1))
+        say(f"metrics -> {args.out}")
+    return 0
+
+
 def cmd_sample(args) -> int:
     """A labelled Kaggle-format CSV drawn from the intra-patient *test* split only."""
     table, _ = load_source(args)
@@ -170,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="bundle folder (default: the committed models/)")
     predict.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"refuse larger files (default {DEFAULT_MAX_ROWS:,})")
     predict.set_defaults(run=cmd_predict)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a trained bundle again on the intra-patient test split")
+    add_source_arguments(evaluate)
+    evaluate.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="bundle folder (default: models/)")
+    evaluate.add_argument("--out", type=Path, help="also write the metrics as JSON here")
+    evaluate.set_defaults(run=cmd_evaluate)
 
     sample = commands.add_parser("sample", help="write a labelled sample CSV from the intra-patient test split")
     add_source_arguments(sample)

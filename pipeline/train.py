@@ -10,10 +10,10 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from pipeline.dataset import inter_patient_split, intra_patient_split
-from pipeline.evaluate import binary_metrics, class_templates, multiclass_metrics
+from pipeline.evaluate import class_templates, evaluate_models
 from pipeline.models import Params, make_cascade, make_logreg
 from pipeline.report import REPORT_VERSION, Report
-from pipeline.vocabulary import CLASSES, FEATURES, NORMAL, class_counts
+from pipeline.vocabulary import CLASSES, FEATURES, class_counts
 
 PROTOCOLS = {
     "intra": {
@@ -58,22 +58,6 @@ def fit_models(X: np.ndarray, y: np.ndarray, p: Params, groups=None, progress=No
     _log(progress, f"logistic regression fitted ({time.perf_counter() - started:.0f} s, "
                    f"{'converged' if converged else f'stopped at max_iter={p.logreg_max_iter}'})")
     return {"logreg": logreg, "cascade": cascade}
-
-
-def evaluate_models(models: dict, X: np.ndarray, y: np.ndarray) -> dict:
-    """Every model's metrics on test beats; the multi-class stage alone on true abnormal beats."""
-    cascade = models["cascade"]
-    features = cascade.feature_matrix(X)
-    p_abnormal = cascade.binary_booster.predict_proba(features)[:, 1]
-    is_abnormal = y != NORMAL
-    return {
-        "logreg": multiclass_metrics(y, models["logreg"].predict(X)),
-        "binary": binary_metrics(is_abnormal, p_abnormal, cascade.threshold_),
-        "multiclass": multiclass_metrics(
-            y[is_abnormal] - 1, cascade.multiclass_booster.predict(features[is_abnormal]), CLASSES[1:]
-        ),
-        "cascade": multiclass_metrics(y, cascade.predict(X)),
-    }
 
 
 def run_protocol(name: str, table: pd.DataFrame, p: Params, progress=None) -> tuple[dict, dict]:
