@@ -157,14 +157,14 @@ def score_beats(ref_positions, ref_labels, positions, predicted, fs: float) -> d
     match = match_beats(ref_positions, positions, fs)
     k = len(CLASSES)
     cm = np.zeros((k + 1, k + 1), dtype=np.int64)
-    np.add.at(cm, (ref_labels[match.reference], predicted[match.detected]), 1)
+    matched_ref, matched_det = match.pairs[:, 0], match.pairs[:, 1]
+    np.add.at(cm, (ref_labels[matched_ref], predicted[matched_det]), 1)
     np.add.at(cm, (ref_labels[match.missed], k), 1)
     np.add.at(cm, (k, predicted[match.extra]), 1)
     return scores_from_matrix(cm) | {"detection": {
         "reference_beats": int(len(ref_positions)), "detected_beats": int(len(positions)),
-        "matched": int(len(match.reference)), "missed": int(len(match.missed)), "extra": int(len(match.extra)),
-        "sensitivity": len(match.reference) / max(len(ref_positions), 1),
-        "positive_predictivity": len(match.reference) / max(len(positions), 1),
+        "matched": int(len(match.pairs)), "missed": int(len(match.missed)), "extra": int(len(match.extra)),
+        "sensitivity": match.sensitivity, "positive_predictivity": match.positive_predictivity,
         "missed_samples": np.asarray(ref_positions)[match.missed].tolist(),
         "extra_samples": np.asarray(positions)[match.extra].tolist(),
     }}
