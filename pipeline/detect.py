@@ -25,34 +25,46 @@ LOCAL_AMPLITUDE_BEATS = 15  # beats in the local median QRS amplitude
 def _qrs_envelope(signal: np.ndarray, fs: float) -> np.ndarray:
     """|ECG| band-passed to the QRS band (5-30 Hz, zero phase): its peak is the R (or dominant S/QS) deflection."""
     sos = scipy.signal.butter(2, (5, 30), btype="bandpass", fs=fs, output="sos")
-    return np.abs(scipy.signal.sosfiltfilt(sos, signal)).astype(np.float32)
+    # float32 halves the memory of a 24-hour envelope and is ample for locating a peak.
+    return np.abs(scipy.signal.sosfiltfilt(sos.astype(np.float32), signal.astype(np.float32)))
+
+
+def _windows(envelope: np.ndarray, positions: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
+    """The envelope in a window of 2*half+1 samples around each position (shifted inward at the ends), and its starts."""
+    width = min(2 * half + 1, len(envelope))
+    starts = np.clip(positions - half, 0, len(envelope) - width)
+    return sliding_window_view(envelope, width)[starts], starts
 
 
 def _window_argmax(envelope: np.ndarray, positions: np.ndarray, half: int) -> np.ndarray:
     """The position of the envelope's maximum within +-half samples of each position."""
     if len(positions) == 0:
         return positions
-    padded = np.pad(envelope, half)  # zeros outside the signal never win
-    windows = sliding_window_view(padded, 2 * half + 1)[positions]
-    return positions - half + windows.argmax(axis=1)
+    windows, starts = _windows(envelope, positions, half)
+    return starts + windows.argmax(axis=1)
 
 
 def _window_max(envelope: np.ndarray, positions: np.ndarray, half: int) -> np.ndarray:
-    padded = np.pad(envelope, half)
-    return sliding_window_view(padded, 2 * half + 1)[positions].max(axis=1)
+    return _windows(envelope, positions, half)[0].max(axis=1)
 
 
 def _refine(envelope: np.ndarray, detections: np.ndarray, fs: float) -> np.ndarray:
     """Move each detection to its R peak, then merge detections that landed on the same beat."""
     beats = np.unique(_window_argmax(envelope, detections, int(REFINE_S * fs)))
     min_gap = int(MERGE_S * fs)
-    while len(beats) > 1:
-        close = np.flatnonzero(np.diff(beats) < min_gap)
-        if not len(close):
-            break
-        i = close[0]  # one pair at a time: dropping one may resolve the next
-        beats = np.delete(beats, i if envelope[beats[i]] < envelope[beats[i + 1]] else i + 1)
-    return beats
+    keep = np.ones(len(beats), dtype=bool)
+    kept_left = -1
+    # Left to right through the (few) close pairs, keeping the larger peak of each; a run of
+    # several close detections is resolved against the beat kept so far.
+    for i in np.flatnonzero(np.diff(beats) < min_gap):
+        left = i if keep[i] else kept_left
+        if beats[i + 1] - beats[left] >= min_gap:
+            kept_left = i + 1
+        elif envelope[beats[i + 1]] > envelope[beats[left]]:
+            keep[left], kept_left = False, i + 1
+        else:
+            keep[i + 1], kept_left = False, left
+    return beats[keep]
 
 
 def _local_median(values: np.ndarray, n: int) -> np.ndarray:
@@ -60,7 +72,7 @@ def _local_median(values: np.ndarray, n: int) -> np.ndarray:
 
 
 def _sleepecg(signal: np.ndarray, fs: float) -> np.ndarray:
-    return np.asarray(sleepecg.detect_heartbeats(np.ascontiguousarray(signal, dtype=np.float64), fs), dtype=np.int64)
+    return np.asarray(sleepecg.detect_heartbeats(signal, fs), dtype=np.int64)
 
 
 def _fill_gaps(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
@@ -133,12 +145,16 @@ def detect_beats(signals, fs: float, lead: int = 0) -> np.ndarray:
     """
     signals = _check(signals, fs, lead)
     others = [i for i in range(signals.shape[1]) if i != lead and _usable(signals[:, i])][:1]
-    envelope = _qrs_envelope(signals[:, lead], fs)
-    beats = _refine(envelope, _sleepecg(signals[:, lead], fs), fs)
+    primary = np.ascontiguousarray(signals[:, lead])  # one contiguous copy serves both filters
+    envelope = _qrs_envelope(primary, fs)
+    beats = _refine(envelope, _sleepecg(primary, fs), fs)
+    del primary
     envelopes = [envelope]
     for other in others:
-        other_envelope = _qrs_envelope(signals[:, other], fs)
-        secondary = _refine(other_envelope, _sleepecg(signals[:, other], fs), fs)
+        signal = np.ascontiguousarray(signals[:, other])
+        other_envelope = _qrs_envelope(signal, fs)
+        secondary = _refine(other_envelope, _sleepecg(signal, fs), fs)
+        del signal
         # A filled beat is placed on the primary lead's R peak when that lead shows one nearby.
         added = np.setdiff1d(_fill_gaps(beats, secondary), beats)
         beats = np.union1d(beats, _window_argmax(envelope, added, int(0.05 * fs)))
