@@ -89,6 +89,25 @@ def _fill_gaps(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
     return np.union1d(primary, candidates[in_gap & clear])
 
 
+def _search_gaps(beats: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarray:
+    """One lead only: in each R-R too long for the local rhythm, take the largest QRS-band peak well inside it
+    as a missed beat, unless it is too faint to be kept (FAINT_RATIO of its neighbours' amplitude)."""
+    if len(beats) < 3:
+        return beats
+    rr = np.diff(beats)
+    median = _local_median(rr, LOCAL_BEATS)
+    amplitude = _local_median(_window_max(envelope, beats, int(0.05 * fs)), LOCAL_AMPLITUDE_BEATS)
+    found = []
+    for k in np.flatnonzero(rr > GAP_RATIO * median):
+        start = beats[k] + int(GAP_MARGIN * median[k])
+        end = beats[k + 1] - int(GAP_MARGIN * median[k])
+        if end > start:
+            peak = start + int(np.argmax(envelope[start:end]))
+            if envelope[peak] >= FAINT_RATIO * amplitude[k]:
+                found.append(peak)
+    return np.union1d(beats, np.asarray(found, dtype=np.int64))
+
+
 def _drop_weak(beats: np.ndarray, envelopes: list[np.ndarray], fs: float) -> np.ndarray:
     """Drop detections whose QRS is weak next to their neighbours' and that break the rhythm (P/T waves, noise)."""
     if len(beats) < 3:
@@ -140,8 +159,9 @@ def detect_beats(signals, fs: float, lead: int = 0) -> np.ndarray:
     sleepecg's detector (Pan-Tompkins, C backend) runs on the primary lead and on one
     other lead when there is one; each detection moves to its R peak (the largest
     QRS-band deflection within 150 ms, where the MIT-BIH reference annotations sit);
-    the other lead's beats fill gaps in the primary lead's rhythm; detections weak on
-    every lead and out of rhythm are dropped.
+    the other lead's beats fill gaps in the primary lead's rhythm (with one lead, the
+    largest QRS-band peak inside such a gap does); detections that are weak next to
+    their neighbours and out of rhythm, or faint on every lead, are dropped.
     """
     signals = _check(signals, fs, lead)
     others = [i for i in range(signals.shape[1]) if i != lead and _usable(signals[:, i])][:1]
@@ -159,6 +179,9 @@ def detect_beats(signals, fs: float, lead: int = 0) -> np.ndarray:
         added = np.setdiff1d(_fill_gaps(beats, secondary), beats)
         beats = np.union1d(beats, _window_argmax(envelope, added, int(0.05 * fs)))
         envelopes.append(other_envelope)
+    if not others:
+        for _ in range(2):  # a second pass finds the second of two missed beats in a row
+            beats = _search_gaps(beats, envelope, fs)
     return _drop_weak(beats, envelopes, fs).astype(np.int64)
 
 
