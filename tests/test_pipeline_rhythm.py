@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.dataset import DS1, FEATURES
+from pipeline.dataset import DS1
 from pipeline.rhythm import (MORPHOLOGY_FEATURE_NAMES, RHYTHM_FEATURE_NAMES, ds1_folds, morphology_features,
                              rhythm_features)
+from pipeline.vocabulary import FEATURES
 
 COLUMN = {name: j for j, name in enumerate(RHYTHM_FEATURE_NAMES)}
 
