@@ -75,7 +75,7 @@ def cmd_train(args) -> int:
     served, report = train_all(table, PARAMS, source, mitdb_dir=args.mitdb_dir, progress=say)
     check = {name: check_beats(table) for name in ("logreg", "cascade")}
     if "rhythm" in served:
-        check["rhythm"] = rhythm_check_beats(args.mitdb_dir)
+        check["rhythm"] = rhythm_check_beats(args.mitdb_dir, report)
     save_bundle(args.out, served, report, table, check)
     say(f"bundle written to {args.out} in {time.perf_counter() - started:.0f} s")
     return 0

@@ -63,7 +63,7 @@ class Params:
 
 
 # Each protocol's parameters come from `tune` on that protocol's own training beats.
-PARAMS = {"intra": Params(), "inter": Params()}
+PARAMS = {"intra": Params(), "inter": Params(), "rhythm": Params()}
 
 
 def make_logreg(p: Params) -> Pipeline:
