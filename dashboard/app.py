@@ -74,13 +74,13 @@ app.layout = html.Div(
 )
 
 
-def _finish_dash_setup() -> None:
-    # Dash completes its setup (the registry of servable JS files among it) on the first request, and two
-    # concurrent first requests race: the loser is served before the registry is filled and gets a 500 for
-    # react.js. A gunicorn worker's first requests are often the page's parallel script requests, so make
-    # that first request here, in each process, before it serves anyone.
+def finish_dash_setup() -> None:
+    """Make the process's first request before it serves anyone (gunicorn's post_worker_init calls it).
+
+    Dash completes its setup (the registry of servable JS files among it) on the first request, and two
+    concurrent first requests race: the loser is served before the registry is filled and gets a 500 for
+    react.js. A gunicorn worker's first requests are often the page's parallel script requests. Not done at
+    import: `app.run(debug=True)` still adds error handlers, which Flask refuses once a request was served.
+    """
     with server.test_client() as client:
         client.get("/healthz")
-
-
-_finish_dash_setup()

@@ -15,3 +15,13 @@ preload_app = False
 raw_env = [f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '1')}"]
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 accesslog = os.environ.get("GUNICORN_ACCESSLOG")  # "-" for stdout; off by default
+# gunicorn 27 opens a control socket at one path per user ($XDG_RUNTIME_DIR or ~/.gunicorn): a second
+# instance takes it over and stopping either removes it. Nothing here uses it.
+control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Each worker makes its first request itself before serving anyone (see dashboard.app.finish_dash_setup)."""
+    from dashboard.app import finish_dash_setup
+
+    finish_dash_setup()

@@ -72,8 +72,9 @@ def report(bundle):
 
 @pytest.fixture(scope="session")
 def dash_app(bundle):
-    from dashboard.app import app
+    from dashboard.app import app, finish_dash_setup
 
+    finish_dash_setup()  # as gunicorn's workers do: dash_duo's threaded server has the same first-request race
     return app
 
 

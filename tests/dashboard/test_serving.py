@@ -1,7 +1,12 @@
 """Serving with gunicorn (the Procfile's command, 2 workers), without a browser."""
+import os
 import re
+import subprocess
+import sys
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+
+from pagehelpers import REPO, free_port, wait_for_http
 
 
 def status(url: str) -> int:
@@ -28,3 +33,20 @@ def test_srv001_fresh_workers_serve_parallel_script_requests(gunicorn_url, dash_
 def test_srv002_health_and_pages(gunicorn_url):
     for path in ("/healthz", "/", "/models", "/predict", "/about", "/no-such-page"):
         assert status(gunicorn_url + path) == 200, path
+
+
+def test_srv003_no_control_socket_shared_between_instances(upload_dir, tmp_path):
+    # gunicorn 27 puts one control socket per user in $XDG_RUNTIME_DIR: a second instance would take it over.
+    port = free_port()
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path), "GUNICORN_BIND": f"127.0.0.1:{port}",
+           "WEB_CONCURRENCY": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "python:dashboard.gunicorn_conf", "dashboard.app:server"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
