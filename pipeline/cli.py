@@ -101,6 +101,8 @@ def cmd_predict(args) -> int:
     from pipeline.validate import read_beats_csv
 
     beats = read_beats_csv(args.file, max_rows=args.max_rows)
+    if beats.header_skipped:
+        say("the first row holds column names, not a beat: skipped")
     for warning in beats.warnings:
         say(f"warning: {warning}")
     bundle = load_bundle(args.models, n_jobs=os.cpu_count() or 1)

@@ -291,7 +291,8 @@ def classify(upload, choice):
     warning = (", ".join(beats.warnings), "warning", True) if beats.warnings else (None, "danger", False)
     summary = html.P(
         [html.Strong(filename), f": {len(table):,} beats", " with labels" if labelled else " without labels",
-         f", classified by {' and '.join(MODEL_NAMES[m] for m in models)}."],
+         f", classified by {' and '.join(MODEL_NAMES[m] for m in models)}.",
+         " Its first row holds column names, not a beat, and was skipped." if beats.header_skipped else ""],
         id="predict-summary-text",
         className="mb-0",
     )
