@@ -4,9 +4,10 @@ import os
 # Hosts such as Heroku or Render set PORT and WEB_CONCURRENCY.
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8050')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Threads let one worker stream an upload while it answers page views.
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# gevent: each connection is a cheap greenlet, so slow clients (headers or bodies dribbled in) cannot hold
+# every request slot as they did with 2 x 4 gthread threads; see bench/bench_slow_clients.py and RESULTS.md.
+worker_class = "gevent"
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 # A 100 MB upload on a slow link takes a while; the classification itself takes seconds.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "180"))
 # Never preload: the bundle (XGBoost, OpenMP) must be loaded after the fork, in each worker.
