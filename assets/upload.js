@@ -45,6 +45,8 @@
     request.open("POST", prefix() + "upload");
     request.setRequestHeader("Content-Type", "application/octet-stream");
     request.setRequestHeader("X-Filename", encodeURIComponent(file.name));
+    // The server refuses uploads without it: a cross-site page cannot send a custom header.
+    request.setRequestHeader("X-Requested-With", "dashboard-upload");
     request.upload.onprogress = function (event) {
       if (event.lengthComputable) {
         const percent = Math.round((100 * event.loaded) / event.total);

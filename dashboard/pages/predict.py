@@ -18,7 +18,7 @@ from dashboard.components.figures import CLASS_COLOURS, confusion_figure, counts
 from dashboard.data import BundleError, get_report
 from dashboard.predictions import chosen_models, combined_table, download_csv, load_beats, predictions
 from dashboard.settings import MB, SAMPLE_CSV, settings
-from dashboard.uploads import UnknownUpload, UploadTooLarge, get_store
+from dashboard.uploads import StoreFull, UnknownUpload, UploadTooLarge, get_store
 
 log = logging.getLogger(__name__)
 
@@ -176,10 +176,10 @@ def load_sample(_clicks):
     """Put the committed sample into the upload store, exactly as if the user had uploaded it."""
     try:
         with open(SAMPLE_CSV, "rb") as sample:
-            token = get_store().create(sample, limit=settings().max_upload_bytes)
+            token = get_store().create(sample, limit=settings().max_upload_bytes, size=SAMPLE_CSV.stat().st_size)
     except FileNotFoundError:
         return {"error": f"The sample file {SAMPLE_CSV.name} is missing from assets/; upload a file instead."}
-    except UploadTooLarge as error:
+    except (UploadTooLarge, StoreFull) as error:
         return {"error": str(error)}
     return {"token": token, "filename": SAMPLE_CSV.name, "bytes": SAMPLE_CSV.stat().st_size, "nonce": time.time()}
 
@@ -282,7 +282,7 @@ def classify(upload, choice):
     except BundleError as error:
         return _message(f"The models could not be loaded: {error}") + (None, True) + nothing
     except Exception:  # a bug, not the user's file: log it, keep the page (and the worker) alive
-        log.exception("classifying upload %s failed", filename)
+        log.exception("classifying upload %r failed", filename)
         return _message(
             f"Something went wrong on the server while classifying {filename}. It has been logged; "
             "try again, or try another file."
