@@ -18,6 +18,7 @@ from dashboard.components.figures import CLASS_COLOURS, confusion_figure, counts
 from dashboard.data import BundleError, get_report
 from dashboard.predictions import chosen_models, combined_table, download_csv, load_beats, predictions
 from dashboard.settings import MB, SAMPLE_CSV, settings
+from dashboard import inputs
 from dashboard.uploads import StoreFull, UnknownUpload, UploadTooLarge, get_store
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,11 @@ def _message(text, color="danger"):
     return text, color, True
 
 
+def _tell(text) -> None:
+    """Show a sentence in the page's message box from a callback that does not output to it."""
+    dash.set_props("predict-message", {"children": text, "color": "danger", "is_open": True})
+
+
 def _accuracy_block(store, token, models):
     blocks = []
     for model in models:
@@ -262,6 +268,10 @@ def _default_rows(table) -> list[int]:
 def classify(upload, choice):
     """Validate and classify the upload; any problem with the file becomes a sentence on the page."""
     nothing = (no_update,) * 8 + (None,)
+    try:
+        upload, choice = inputs.upload_result(upload), inputs.model_choice(choice)
+    except inputs.BadInput as error:
+        return _message(str(error)) + (None, True) + nothing
     if not upload:
         return (None, "danger", False, None, True) + nothing
     filename = upload.get("filename", "the file")
@@ -322,12 +332,18 @@ def classify(upload, choice):
     Input("predict-filter", "value"),
 )
 def show_page(state, page, which):
+    try:
+        state, page, which = inputs.predict_state(state), inputs.page_number(page), inputs.beat_filter(which)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return [], 0, []
     if not state:
         return [], 0, []
     models = tuple(state["models"])
     try:
         table = combined_table(get_store(), state["token"], models)
-    except UnknownUpload:
+    except UnknownUpload as error:
+        _tell(str(error))
         return [], 0, []
     if which == "mismatch" and state["labelled"]:
         table = table[~np.logical_and.reduce([table[f"{m}_match"] for m in models])]
@@ -354,13 +370,24 @@ def show_page(state, page, which):
     Input("predict-state", "data"),
 )
 def show_overlay(rows, state):
+    try:
+        state = inputs.predict_state(state)
+        rows = inputs.beat_rows(rows)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return no_update, no_update
     if not state:
         return no_update, no_update
     store, token, model = get_store(), state["token"], state["models"][0]
     try:
         beats = load_beats(store, token)
         table = predictions(store, token, model)
-    except UnknownUpload:
+        rows = inputs.beat_rows(rows, len(table))
+    except UnknownUpload as error:
+        _tell(str(error))
+        return no_update, no_update
+    except inputs.BadInput as error:
+        _tell(str(error))
         return no_update, no_update
     if rows:
         chosen = [int(r) for r in rows][:MAX_OVERLAY]
@@ -387,11 +414,17 @@ def show_overlay(rows, state):
     prevent_initial_call=True,
 )
 def download(_clicks, state):
+    try:
+        state = inputs.predict_state(state)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return no_update
     if not state:
         return no_update
     try:
         content = download_csv(get_store(), state["token"], tuple(state["models"]))
-    except UnknownUpload:
+    except UnknownUpload as error:
+        _tell(str(error))
         return no_update
     stem = Path(state["filename"]).stem or "upload"
     return dcc.send_bytes(content, f"{stem}-predictions.csv")
