@@ -1,4 +1,4 @@
-"""The upload store and the /upload route, without a browser."""
+"""The upload stores (disk, and Redis against a real redis-server) and the /upload route, without a browser."""
 import io
 import os
 import shutil
@@ -17,14 +17,68 @@ from dashboard.uploads import (
 from pagehelpers import SAMPLE
 
 
+# The store tests run against both stores; these helpers reach into each one's own bookkeeping.
+
 def entries(store) -> list[str]:
-    """Uploads and staging directories in the store (not its lock file)."""
-    return sorted(p.name for p in store.root.iterdir() if p.name != ".lock")
+    """Uploads and uploads in progress (disk: directories, not the lock file; Redis: their keys)."""
+    if isinstance(store, DiskUploadStore):
+        return sorted(p.name for p in store.root.iterdir() if p.name != ".lock")
+    keys = [k.decode() for k in store.redis.keys(store.prefix + "*")]
+    return sorted(k.split(":")[-1] for k in keys if k.startswith((store.prefix + "file:", store.prefix + "incoming:")))
+
+
+def age(store, token: str, seconds: float) -> None:
+    """Make an upload look last used `seconds` ago."""
+    if isinstance(store, DiskUploadStore):
+        then = time.time() - seconds
+        os.utime(store.root / token, (then, then))
+        return
+    store.redis.zadd(store.prefix + "lru", {token: time.time() - seconds})
+    left = store.ttl_seconds - seconds
+    for key in (f"{store.prefix}file:{token}", f"{store.prefix}data:{token}"):
+        if left > 0:
+            store.redis.expire(key, int(left))
+        else:
+            store.redis.delete(key)  # what Redis does when the TTL runs out
+
+
+def life_left(store, token: str) -> float:
+    if isinstance(store, DiskUploadStore):
+        return store.ttl_seconds - (time.time() - (store.root / token).stat().st_mtime)
+    return store.redis.ttl(f"{store.prefix}file:{token}")
+
+
+def leave_dead_staging(store, reserved: int):
+    """What a worker killed mid-upload leaves behind; returns a check that it is gone."""
+    if isinstance(store, DiskUploadStore):
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        staging = store.root / ".incoming-killed"
+        staging.mkdir()
+        (staging / "upload.csv").write_bytes(b"x" * (reserved - 10_000))
+        (staging / ".reservation").write_text(f"{dead.pid} {reserved}")
+        return lambda: not staging.exists()
+    # Its staging key expired when it stopped sending; its reservation is still counted.
+    store.redis.hset(store.prefix + "reserved", "killed", reserved)
+    return lambda: not store.redis.hexists(store.prefix + "reserved", "killed")
+
+
+@pytest.fixture(params=["disk", "redis"])
+def make_store(request, tmp_path):
+    if request.param == "disk":
+        return lambda ttl_seconds, max_bytes: DiskUploadStore(tmp_path / "store", ttl_seconds, max_bytes)
+    import redis
+
+    from dashboard.redis_store import RedisUploadStore
+
+    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    client.flushdb()
+    return lambda ttl_seconds, max_bytes: RedisUploadStore(client, ttl_seconds, max_bytes)
 
 
 @pytest.fixture
-def store(tmp_path):
-    return DiskUploadStore(tmp_path / "store", ttl_seconds=60, max_bytes=100 * MB)
+def store(make_store):
+    return make_store(ttl_seconds=60, max_bytes=100 * MB)
 
 
 def test_up001_roundtrip_and_unguessable_tokens(store):
@@ -54,32 +108,30 @@ def test_up003_limit_enforced_while_streaming(store):
 
 def test_up004_expired_entries_are_purged(store):
     old = store.create(io.BytesIO(b"old"), limit=MB)
-    stale = time.time() - 3600
-    os.utime(store.root / old, (stale, stale))
+    age(store, old, 3600)
     fresh = store.create(io.BytesIO(b"new"), limit=MB)  # creating purges
     with pytest.raises(UnknownUpload):
         store.open_upload(old)
     assert store.open_upload(fresh).read() == b"new"
 
 
-def test_up008_disk_cap_evicts_least_recently_used(tmp_path):
-    store = DiskUploadStore(tmp_path / "store", ttl_seconds=3600, max_bytes=3000)
+def test_up008_disk_cap_evicts_least_recently_used(make_store):
+    store = make_store(ttl_seconds=3600, max_bytes=3000)
     tokens = []
-    for age in (30, 20, 10):  # seconds ago: the first is the least recently used
+    for seconds in (30, 20, 10):  # ago: the first is the least recently used
         tokens.append(store.create(io.BytesIO(b"x" * 1000), limit=MB, size=1000))
-        then = time.time() - age
-        os.utime(store.root / tokens[-1], (then, then))
+        age(store, tokens[-1], seconds)
     store.open_upload(tokens[0]).close()  # reading an upload marks it used: now tokens[1] is the oldest
     newest = store.create(io.BytesIO(b"y" * 1000), limit=MB, size=1000)
     with pytest.raises(UnknownUpload):
         store.open_upload(tokens[1])
     for token in (tokens[0], tokens[2], newest):
         store.open_upload(token).close()
-    assert sum(f.stat().st_size for f in store.root.rglob("*") if f.is_file()) <= 3000
+    assert len(entries(store)) == 3
 
 
-def test_up009_upload_bigger_than_the_store_is_refused(tmp_path):
-    store = DiskUploadStore(tmp_path / "store", ttl_seconds=3600, max_bytes=3000)
+def test_up009_upload_bigger_than_the_store_is_refused(make_store):
+    store = make_store(ttl_seconds=3600, max_bytes=3000)
     kept = store.create(io.BytesIO(b"x" * 1000), limit=MB, size=1000)
     with pytest.raises(StoreFull) as error:
         store.create(io.BytesIO(b"y" * 5000), limit=MB, size=5000)
@@ -162,8 +214,8 @@ def create_in_background(store, stream, size):
     return thread, result
 
 
-def test_up011_uploads_in_progress_hold_their_space(tmp_path):
-    store = DiskUploadStore(tmp_path / "store", ttl_seconds=3600, max_bytes=100_000)
+def test_up011_uploads_in_progress_hold_their_space(make_store):
+    store = make_store(ttl_seconds=3600, max_bytes=100_000)
     stream = SlowStream(b"x" * 10_000, b"x" * 50_000)
     thread, first = create_in_background(store, stream, 60_000)
     with pytest.raises(StoreFull):  # 60 KB more cannot fit beside the 60 KB still streaming in
@@ -174,8 +226,8 @@ def test_up011_uploads_in_progress_hold_their_space(tmp_path):
     assert store.open_upload(first["token"]).read() == b"x" * 60_000
 
 
-def test_up012_small_and_chunked_uploads_evict_only_what_they_need(tmp_path):
-    store = DiskUploadStore(tmp_path / "store", ttl_seconds=3600, max_bytes=3 * MB)
+def test_up012_small_and_chunked_uploads_evict_only_what_they_need(make_store):
+    store = make_store(ttl_seconds=3600, max_bytes=3 * MB)
     kept = [store.create(io.BytesIO(b"x" * MB), limit=2 * MB, size=MB) for _ in range(2)]
     store.create(io.BytesIO(b"s" * 235_000), limit=2 * MB)  # no Content-Length: a chunked request
     store.create(io.BytesIO(b"s" * 235_000), limit=2 * MB, size=235_000)
@@ -194,35 +246,29 @@ def test_up013_cut_off_and_empty_bodies_are_refused(store):
     assert entries(store) == []
 
 
-def test_up014_staging_of_a_killed_worker_is_cleaned(tmp_path):
-    store = DiskUploadStore(tmp_path / "store", ttl_seconds=3600, max_bytes=100_000)
-    store.create(io.BytesIO(b"x"), limit=MB)
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    staging = store.root / ".incoming-killed"
-    staging.mkdir()
-    (staging / "upload.csv").write_bytes(b"x" * 80_000)
-    (staging / ".reservation").write_text(f"{dead.pid} 90000")
+def test_up014_staging_of_a_killed_worker_is_cleaned(make_store):
+    store = make_store(ttl_seconds=3600, max_bytes=100_000)
+    kept = store.create(io.BytesIO(b"x"), limit=MB)
+    cleaned = leave_dead_staging(store, 90_000)
     store.create(io.BytesIO(b"y" * 60_000), limit=MB, size=60_000)
-    assert not staging.exists()
+    assert cleaned()
+    store.open_upload(kept).close()
 
 
 def test_up015_reading_results_keeps_an_upload_alive(store):
     token = store.create(io.BytesIO(b"x"), limit=MB)
     store.write(token, "beats.npz", b"cached")
-    stale = time.time() - 3600
-    os.utime(store.root / token, (stale, stale))
+    age(store, token, store.ttl_seconds - 5)
     assert store.read(token, "beats.npz") == b"cached"
-    store.purge_expired()
-    assert store.read(token, "beats.npz") == b"cached"
+    assert life_left(store, token) > store.ttl_seconds - 5
 
 
-def test_up016_an_upload_streaming_past_the_ttl_is_kept(tmp_path):
-    store = DiskUploadStore(tmp_path / "store", ttl_seconds=1, max_bytes=MB)
+def test_up016_an_upload_streaming_past_the_ttl_is_kept(make_store):
+    store = make_store(ttl_seconds=1, max_bytes=MB)
     stream = SlowStream(b"x" * 1000, b"x" * 1000)
     thread, result = create_in_background(store, stream, 2000)
     stale = time.time() - 3600
-    for entry in store.root.glob(".incoming-*"):
+    for entry in store.root.glob(".incoming-*") if isinstance(store, DiskUploadStore) else ():
         os.utime(entry, (stale, stale))
     store.purge_expired()
     stream.go.set()
@@ -250,7 +296,8 @@ def test_up017_an_unsafe_upload_dir_is_refused(tmp_path, make):
     assert "UPLOAD_DIR" in str(error.value)
 
 
-def test_up018_planted_symlinks_are_not_followed(store, tmp_path):
+def test_up018_planted_symlinks_are_not_followed(tmp_path):
+    store = DiskUploadStore(tmp_path / "store", ttl_seconds=60, max_bytes=MB)
     secret = tmp_path / "secret.txt"
     secret.write_text("not yours")
     token = store.create(io.BytesIO(b"x"), limit=MB)
@@ -276,3 +323,18 @@ def test_up019_healthz_is_503_for_a_bundle_that_fails_verification(client, bundl
     response = client.get("/healthz")
     assert response.status_code == 503 and response.get_json()["bundle_ok"] is False
     assert str(copy) not in response.get_data(as_text=True)  # the reason goes to the log, not to clients
+
+
+def test_up020_route_and_callbacks_use_redis_when_configured(client, redis_url, monkeypatch):
+    from dashboard.predictions import load_beats
+    from dashboard.uploads import get_store
+
+    monkeypatch.setenv("UPLOAD_STORE_URL", redis_url)
+    response = client.post("/upload", data=SAMPLE.read_bytes(), headers=FROM_PAGE)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    store = get_store()
+    assert type(store).__name__ == "RedisUploadStore"
+    token = response.get_json()["token"]
+    assert store.open_upload(token).read() == SAMPLE.read_bytes()
+    assert len(load_beats(store, token).X) == 50  # validated once, cached in Redis for every worker
+    assert store.read(token, "beats.npz") is not None
