@@ -41,6 +41,11 @@
       });
       return;
     }
+    if (file.size === 0) {
+      // The server refuses empty bodies too; saying it here spares the console a 400.
+      finish({ error: file.name + ": " + (zone ? zone.dataset.emptyMessage : "The file is empty."), filename: file.name });
+      return;
+    }
     const request = new XMLHttpRequest();
     request.open("POST", prefix() + "upload");
     request.setRequestHeader("Content-Type", "application/octet-stream");

@@ -36,6 +36,7 @@ from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from dashboard.settings import MB, settings
+from pipeline.validate import FORMAT_HINT
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ UPLOAD_HEADER = ("X-Requested-With", "dashboard-upload")
 
 class UploadTooLarge(ValueError):
     """The upload is bigger than the configured limit."""
+
+
+EMPTY_FILE = f"The file is empty: upload a CSV with one beat per row ({FORMAT_HINT})."  # the validator's words
 
 
 class BrokenUpload(ValueError):
@@ -103,7 +107,7 @@ def read_body(stream: BinaryIO, *, limit: int, size: int | None, reserve) -> Ite
     if size is not None and size > limit:
         raise UploadTooLarge(too_large_message(limit, size))
     if size == 0:
-        raise BrokenUpload("The file is empty: choose a CSV file with one beat per row.")
+        raise BrokenUpload(EMPTY_FILE)
     reserved = reserve(size) if size is not None else 0
     received = 0
     while chunk := stream.read(CHUNK):
@@ -120,7 +124,7 @@ def read_body(stream: BinaryIO, *, limit: int, size: int | None, reserve) -> Ite
             f"The upload broke off after {received:,} of {size:,} bytes: check the connection and upload it again."
         )
     if received == 0:
-        raise BrokenUpload("The file is empty: choose a CSV file with one beat per row.")
+        raise BrokenUpload(EMPTY_FILE)
 
 
 def _owner_alive(pid: int) -> bool:
@@ -358,7 +362,7 @@ def upload():
         return _too_large_response(size)
     except BrokenUpload as broken:
         log.info("refused upload %r: %s", filename, broken)
-        return jsonify(error=str(broken)), 400
+        return jsonify(error=f"{filename}: {broken}"), 400
     except StoreFull as full:
         return jsonify(error=str(full)), 507
     except OSError:

@@ -19,7 +19,7 @@ from dashboard.data import BundleError, get_report
 from dashboard.predictions import chosen_models, combined_table, download_csv, load_beats, predictions
 from dashboard.settings import MB, SAMPLE_CSV, settings
 from dashboard import inputs
-from dashboard.uploads import StoreFull, UnknownUpload, UploadTooLarge, get_store
+from dashboard.uploads import EMPTY_FILE, StoreFull, UnknownUpload, UploadTooLarge, get_store
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def upload_card(max_bytes: int) -> dbc.Card:
                     ),
                     id="upload-zone",
                     className="upload-zone",
-                    **{"data-max-bytes": str(max_bytes)},
+                    **{"data-max-bytes": str(max_bytes), "data-empty-message": EMPTY_FILE},
                 ),
                 dbc.Progress(id="upload-progress", value=0, className="mt-2 d-none", style={"height": "6px"}),
                 html.Div(id="upload-status", className="small text-muted mt-1"),
