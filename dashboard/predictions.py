@@ -8,9 +8,10 @@ import threading
 import numpy as np
 import pandas as pd
 
-from pipeline.dataset import CLASSES
+from pipeline.vocabulary import CLASSES
 from pipeline.predict import predict_table
-from pipeline.validate import Beats, read_beats_csv
+from pipeline.validate import read_beats_csv
+from pipeline.vocabulary import Beats
 
 from dashboard.data import get_bundle
 from dashboard.uploads import UploadStore

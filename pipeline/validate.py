@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import codecs
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipeline.dataset import CLASSES, N_SAMPLES
+from pipeline.vocabulary import CLASSES, N_SAMPLES, Beats
 
 DEFAULT_MAX_ROWS = 100_000
 # A beat row is under 5 KB even written with %.18e (188 x 25 characters); 64 KB leaves a wide margin.
@@ -36,14 +35,6 @@ FORMAT_HINT = f"each row needs {N_SAMPLES} beat values, or {N_SAMPLES + 1} with 
 
 class InputError(ValueError):
     """The user's file cannot be used; str() is one sentence saying what to fix."""
-
-
-@dataclass
-class Beats:
-    X: np.ndarray  # (n, 187) float32
-    y: np.ndarray | None  # (n,) int labels 0..4, when the file had them
-    warnings: list[str] = field(default_factory=list)
-    header_skipped: bool = False  # the first row was read as column names, not as a beat
 
 
 def _too_long(line: int) -> InputError:
@@ -187,7 +178,7 @@ def read_beats_csv(source, *, max_rows: int | None = DEFAULT_MAX_ROWS) -> Beats:
             io.BytesIO(data), encoding="utf-8", header=None, skiprows=int(has_header), skip_blank_lines=True,
             na_filter=True, low_memory=False,
         )
-    except pd.errors.ParserError as exc:
+    except pd.errors.ParserError:
         raise InputError(_describe_bad_cell(data, has_header, n_columns)) from None
 
     values = frame.to_numpy()

@@ -5,7 +5,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from pipeline.dataset import CLASS_NAMES, CLASSES
+from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
 from dashboard.components.cards import bundle_problem, first_available, protocol_options, section
 from dashboard.components.figures import distribution_figure, templates_figure

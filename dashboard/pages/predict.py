@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 import numpy as np
 from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 
-from pipeline.dataset import CLASS_NAMES, CLASSES
+from pipeline.vocabulary import CLASS_NAMES, CLASSES
 from pipeline.evaluate import multiclass_metrics
 from pipeline.predict import MODEL_NAMES
 from pipeline.validate import InputError
