@@ -1,6 +1,6 @@
 """Slow clients against the served dashboard: do /healthz and a page load keep answering while 64 connections dribble?
 
-    .venv/bin/python bench/bench_slow_clients.py [--clients 64] [--seconds 30] [--runs 1] [--only NAME ...]
+    .venv/bin/python bench/bench_slow_clients.py [--clients 64] [--seconds 30] [--runs 1] [--only NAME ...] [--busy]
 
 For each candidate server it starts the dashboard on a free loopback port,
 measures /healthz and a page load (the Predict page's HTML, then its layout
@@ -9,12 +9,15 @@ then again while `--clients` connections are held open: half send a header
 line every 4 s and never finish their headers, half send a POST to /upload
 whose body arrives 100 bytes every 4 s. A connection the server drops is
 reopened, as an attacker would. Each probe has a 5 s timeout (a timeout
-counts as 5 s). Everything stops after `--seconds`; prints a Markdown table.
-Loopback only.
+counts as 5 s). With `--busy`, one more client uploads a Kaggle-sized file
+(21,892 beats, ~100 MB) and classifies it, over and over, during the attack:
+CPU-bound callbacks share the workers with the probes. Everything stops after
+`--seconds`; prints a Markdown table. Loopback only.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import statistics
@@ -36,6 +39,8 @@ CANDIDATES = {
     "gevent": lambda port: GUNICORN + ["-k", "gevent", "-b", f"127.0.0.1:{port}", APP],
     "waitress-8": lambda port: [sys.executable, "-m", "waitress", "--host", "127.0.0.1", f"--port={port}",
                                 "--threads=8", APP],
+    # `make run` and `--share` start gunicorn through dashboard.share.start_gunicorn with gunicorn_conf as is.
+    "python -m dashboard (make run, --share)": lambda port: [sys.executable, "-m", "dashboard", "--port", str(port)],
 }
 PROBE_TIMEOUT = 5.0
 DRIP_SECONDS = 4.0
@@ -85,6 +90,35 @@ def probe(url: str, seconds: float) -> dict[str, list[float]]:
         times["page"].append(timed_get(url, ["/predict", "/_dash-layout", "/_dash-dependencies"]))
         time.sleep(0.2)
     return times
+
+
+class Classifier:
+    """Uploads and classifies a Kaggle-sized file again and again until stopped; counts the rounds."""
+
+    def __init__(self, url: str, csv_bytes: bytes, rows: int):
+        self.url, self.csv_bytes, self.rows = url, csv_bytes, rows
+        self.stop = threading.Event()
+        self.rounds, self.errors = 0, 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        from bench_dashboard import DashClient
+
+        client = DashClient(self.url)
+        while not self.stop.is_set():
+            try:
+                client.upload_and_classify(self.csv_bytes, self.rows)
+                self.rounds += 1
+            except (OSError, AssertionError):
+                self.errors += 1
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=180)
 
 
 class SlowClients:
@@ -157,8 +191,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--only", nargs="*", help="names (prefixes) of candidates to run")
+    parser.add_argument("--busy", action="store_true", help="classify a Kaggle-sized upload during the attack")
     args = parser.parse_args()
     rows = []
+    big = b""
+    if args.busy:
+        from bench_dashboard import build_csv
+
+        with tempfile.TemporaryDirectory() as folder:
+            big = build_csv(21_892, Path(folder) / "big.csv").read_bytes()
     for name, argv in CANDIDATES.items():
         if args.only and not any(name.startswith(o) for o in args.only):
             continue
@@ -171,9 +212,11 @@ def main() -> None:
                     wait_healthy(url, process)
                     timed_get(url, ["/predict", "/_dash-layout", "/_dash-dependencies"])  # warm up
                     quiet = probe(url, min(10.0, args.seconds / 3))
-                    with SlowClients(port, args.clients) as attack:
+                    with SlowClients(port, args.clients) as attack, \
+                            (Classifier(url, big, 21_892) if args.busy else contextlib.nullcontext()) as busy:
                         loaded = probe(url, args.seconds)
-                    reopened = attack.reopened
+                    reopened = f"{attack.reopened}" + (f"; {busy.rounds} classified, {busy.errors} errors"
+                                                       if args.busy else "")
                 finally:
                     process.terminate()
                     try:
@@ -184,7 +227,8 @@ def main() -> None:
             rows.append((name, run + 1, quiet, loaded, reopened))
             print(f"{name} run {run + 1}: healthz {summary(loaded['healthz'])}, page {summary(loaded['page'])}",
                   file=sys.stderr, flush=True)
-    print(f"\n{args.clients} slow clients for {args.seconds:.0f} s; median / p95 per probe (5 s timeout)\n")
+    busy = ", a Kaggle-sized upload classified again and again meanwhile" if args.busy else ""
+    print(f"\n{args.clients} slow clients for {args.seconds:.0f} s{busy}; median / p95 per probe (5 s timeout)\n")
     print("| server | run | /healthz, no attack | /healthz, slow clients | page, no attack | page, slow clients "
           "| connections reopened |")
     print("|---|---|---|---|---|---|---|")
