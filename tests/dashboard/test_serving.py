@@ -103,3 +103,24 @@ def test_srv007_security_headers(gunicorn_url):
             assert response.headers["X-Content-Type-Options"] == "nosniff", path
             assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"], path
             assert response.headers["X-Frame-Options"] == "SAMEORIGIN", path
+
+
+def test_srv008_slow_clients_do_not_take_every_request_slot(gunicorn_url):
+    # 64 connections that never finish: half dribble headers, half an /upload body. (Their timing figures
+    # are in bench/bench_slow_clients.py; this checks that the server still answers at all.)
+    host, port = gunicorn_url.removeprefix("http://").split(":")
+    slow = []
+    try:
+        for i in range(64):
+            conn = socket.create_connection((host, int(port)), timeout=10)
+            if i % 2:
+                conn.sendall(UPLOAD_HEAD + b"Content-Length: 10000000\r\n\r\n0,0")
+            else:
+                conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n")
+            slow.append(conn)
+        for path in ("/healthz", "/predict", "/_dash-layout"):
+            with urllib.request.urlopen(gunicorn_url + path, timeout=5) as response:
+                assert response.status == 200, path
+    finally:
+        for conn in slow:
+            conn.close()
