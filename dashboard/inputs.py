@@ -6,6 +6,8 @@ callback expects, or raises BadInput, whose str() is a sentence for the page.
 """
 from __future__ import annotations
 
+from dash.exceptions import PreventUpdate
+
 from dashboard.uploads import MAX_FILENAME
 
 MODEL_CHOICES = ("cascade", "logreg", "both")
@@ -84,3 +86,13 @@ def beat_rows(value, n_beats: int | None = None) -> list[int]:
         if not isinstance(row, int) or isinstance(row, bool) or row < 1 or (n_beats is not None and row > n_beats):
             raise BadInput(value)
     return value
+
+
+def require_choice(value, allowed) -> None:
+    """For a page without a message box: a value that is not one of its own options changes nothing (204)."""
+    try:
+        known = value in allowed
+    except TypeError:  # unhashable: a list or dict where a string belongs
+        known = False
+    if not known:
+        raise PreventUpdate

@@ -110,3 +110,14 @@ def test_inp008_summary_says_a_header_was_skipped(client, dependencies):
     token = client.post("/upload", data=header.encode() + SAMPLE.read_bytes(), headers=FROM_PAGE).get_json()["token"]
     status, body = classify(client, dependencies, {"token": token, "filename": "named.csv"})
     assert status == 200 and "first row holds column names" in body, body[:300]
+
+
+@pytest.mark.parametrize("values", [
+    {"data-protocol.value": "evil", "data-log.value": []},
+    {"models-protocol.value": ["intra"]},
+    {"models-protocol.value": "intra", "models-model.value": "evil", "models-normalise.value": []},
+    {"models-protocol.value": "evil", "models-metric.value": "f1"},
+], ids=["data-protocol", "models-protocol-list", "models-model", "models-compare-protocol"])
+def test_inp009_forged_choices_on_pages_without_a_message_box_change_nothing(client, dependencies, values):
+    status, body = post_callback(client, dependencies, values)
+    assert status == 204, body[:300]
