@@ -105,6 +105,8 @@ def cmd_predict(args) -> int:
     if args.out and args.out.is_dir():
         raise InputError(f"--out {args.out} is a folder: give the CSV file to write, e.g. {args.out / 'predictions.csv'}.")
     beats = read_beats_csv(args.file, max_rows=args.max_rows)
+    if beats.header_skipped:
+        say("the first row holds column names, not a beat: skipped")
     for warning in beats.warnings:
         say(f"warning: {warning}")
     bundle = load_bundle(args.models, n_jobs=os.cpu_count() or 1)
