@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from pipeline.dataset import AAMI, DS1, DS2, PACED, ALL_RECORDS
+from pipeline.dataset import ALL_RECORDS, DS1, DS2, PACED
+from pipeline.vocabulary import AAMI
 from pipeline.detect import detect_beats, match_beats
 
 FIXTURE_MITDB = Path(__file__).resolve().parent / "fixtures" / "mitdb"
