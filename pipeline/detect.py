@@ -10,7 +10,8 @@ import sleepecg
 from numpy.lib.stride_tricks import sliding_window_view
 
 MIN_FS, MAX_FS = 100.0, 1000.0
-# The rule's parameters, chosen on the DS1 records (bench/bench_detect.py shows DS1 and DS2 apart).
+# The rule's parameters: GAP_RATIO, GAP_MARGIN, SHORT_RATIO and WEAK_RATIO chosen on the DS1 records only
+# (bench/tune_detect.py; bench/bench_detect.py shows DS1 and DS2 apart).
 REFINE_S = 0.15  # a detection moves to the largest QRS deflection within this distance
 MERGE_S = 0.2  # two refined detections closer than this are one beat (no real R-R is that short)
 GAP_RATIO = 1.3  # a primary-lead R-R this many times the local median holds a missed beat ...
@@ -18,10 +19,10 @@ GAP_MARGIN = 0.4  # ... when the other lead has one at least this fraction of th
 SHORT_RATIO = 0.7  # a beat this close (x local median R-R) to a neighbour ...
 WEAK_RATIO = 0.5  # ... is dropped when its QRS is this weak relative to its neighbours, on average over the leads
 FAINT_RATIO = 0.3  # any beat this weak on every lead is dropped
-LOCAL_BEATS = 9  # beats in the local median R-R
-CHUNK_S = 3600.0  # long recordings are detected an hour at a time, so working memory stays ~100 MB ...
+LOCAL_BEATS = 9  # beats in the local median R-R where gaps are sought
+LOCAL_AMPLITUDE_BEATS = 15  # beats in the local medians of QRS amplitude and R-R where weak beats are judged
+CHUNK_S = 3600.0  # long recordings are detected an hour at a time, so working memory stays small (62 MB a day) ...
 OVERLAP_S = 10.0  # ... each hour with this much of its neighbours, so thresholds and medians settle
-LOCAL_AMPLITUDE_BEATS = 15  # beats in the local median QRS amplitude
 
 
 def _qrs_envelope(signal: np.ndarray, fs: float) -> np.ndarray:
