@@ -102,15 +102,14 @@ RHYTHM_PROTOCOL = {
 
 def train_rhythm(mitdb_dir, p: Params, progress=None) -> tuple[object, dict]:
     """The rhythm-aware cascade, fitted on DS1 and evaluated on DS2 recordings: the model the bundle serves."""
-    from pipeline.records import evaluate_records, record_inputs
-    from pipeline.rhythm import RHYTHM_FEATURE_NAMES
+    from pipeline.records import RECORD_FEATURES, evaluate_records, record_inputs
 
     available = set(check_mitdb_dir(mitdb_dir))  # all 48 records, or a subset such as the test fixtures
     train_records = [r for r in DS1 if r in available]
     test_records = [r for r in DS2 if r in available]
     started = time.perf_counter()
     X, y, groups = record_inputs(mitdb_dir, train_records)
-    cascade = make_cascade(p, extra=RHYTHM_FEATURE_NAMES).fit(X, y, groups=groups)
+    cascade = make_cascade(p, extra=RECORD_FEATURES).fit(X, y, groups=groups)
     _log(progress, f"[rhythm] cascade fitted on {len(y):,} DS1 beats, threshold {cascade.threshold_:.2f} "
                    f"({time.perf_counter() - started:.0f} s)")
     section = {**RHYTHM_PROTOCOL, "splits": {"train": class_counts(y)}, "threshold": cascade.threshold_,
