@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pipeline.dataset import AAMI, FEATURES, N_SAMPLES, STEP, build_beats, check_mitdb_dir  # noqa: E402
+from pipeline.dataset import STEP, build_beats, check_mitdb_dir
+from pipeline.vocabulary import AAMI, FEATURES, N_SAMPLES
 
 
 def baseline_build(mitdb_dir: Path) -> np.ndarray:

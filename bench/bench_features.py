@@ -20,9 +20,10 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from pipeline.dataset import FEATURES, intra_patient_split, read_table  # noqa: E402
+from pipeline.dataset import intra_patient_split, read_table
 from pipeline.features import RHYTHM, SLOPE_SAMPLES, beat_features  # noqa: E402
-from pipeline.models import NORMAL, Params, make_binary, make_multiclass  # noqa: E402
+from pipeline.models import Params, make_binary, make_multiclass
+from pipeline.vocabulary import FEATURES, NORMAL
 
 
 def main() -> None:

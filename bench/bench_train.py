@@ -32,8 +32,9 @@ from imblearn.over_sampling import SMOTE  # noqa: E402
 from xgboost import XGBClassifier  # noqa: E402
 
 from pipeline.bundle import load_bundle  # noqa: E402
-from pipeline.dataset import FEATURES, inter_patient_split, intra_patient_split, read_table  # noqa: E402
+from pipeline.dataset import inter_patient_split, intra_patient_split, read_table
 from pipeline.evaluate import multiclass_metrics  # noqa: E402
+from pipeline.vocabulary import FEATURES
 
 
 def old_recipe(X_train, y_train):

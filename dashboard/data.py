@@ -23,5 +23,12 @@ def get_bundle() -> Bundle:
     return _load(str(settings().models_dir), os.getpid())
 
 
+@functools.lru_cache(maxsize=4)
+def _report_dict(directory: str, pid: int) -> dict:
+    return _load(directory, pid).report.to_dict()
+
+
 def get_report() -> dict:
-    return get_bundle().report
+    """The bundle's report (typed and version-checked by the pipeline's loader), as the pages read it."""
+    get_bundle()
+    return _report_dict(str(settings().models_dir), os.getpid())

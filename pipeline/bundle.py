@@ -1,44 +1,50 @@
-"""The model bundle in models/: write it with a manifest, and load only what the manifest vouches for."""
+"""The model bundle in models/: write it with a manifest, and load only what the manifest vouches for.
+
+Nothing in a bundle runs code when loaded: the boosters are XGBoost's own UBJ
+format, Logistic Regression is a skops file (loaded with skops' default trust,
+which refuses any type that is not a known scikit-learn/NumPy one), the report
+is JSON and the check beats are a NumPy archive read without pickle.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
+import sklearn
+import skops.io
+import xgboost
 from xgboost import XGBClassifier
 
-from pipeline.dataset import FEATURES, class_counts
-from pipeline.features import FEATURE_NAMES
+from pipeline.features import BeatFeatures
 from pipeline.models import Cascade
+from pipeline.report import Report
+from pipeline.vocabulary import FEATURES, class_counts
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-LOGREG_FILE = "logreg.joblib"
-BINARY_FILE = "binary.ubj"
-MULTICLASS_FILE = "multiclass.ubj"
+LOGREG_FILE = "logreg.skops"
 REPORT_FILE = "report.json"
+CHECK_FILE = "check.npz"
 MANIFEST_FILE = "manifest.json"
-BUNDLE_FILES = (LOGREG_FILE, BINARY_FILE, MULTICLASS_FILE, REPORT_FILE)
-# The libraries whose versions decide whether the files load and predict the same.
-PINNED_LIBRARIES = ("scikit-learn", "xgboost-cpu", "numpy", "joblib")
+CHECK_TOLERANCE = 1e-5  # float32 features: the same booster gives the same probabilities to ~1e-7
 
 
 class BundleError(RuntimeError):
-    """The bundle is missing, altered or made with other library versions; the message says what to do."""
+    """The bundle is missing, altered or predicts differently here; the message says what to do."""
 
 
 @dataclass
 class Bundle:
     directory: Path
     manifest: dict
-    report: dict
-    models: dict  # "logreg", "cascade", "binary", "multiclass"
+    report: Report
+    models: dict  # "logreg", "cascade" and, when trained from records, "rhythm"
+    warnings: list[str] = field(default_factory=list)
 
 
 def sha256(path: Path) -> str:
@@ -50,7 +56,9 @@ def sha256(path: Path) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    return {name: metadata.version(name) for name in PINNED_LIBRARIES}
+    """The versions of the imported modules (not of a distribution name: Colab's `xgboost` is our `xgboost-cpu`)."""
+    return {"scikit-learn": sklearn.__version__, "xgboost": xgboost.__version__, "numpy": np.__version__,
+            "skops": skops.__version__}
 
 
 def dataset_fingerprint(table: pd.DataFrame) -> dict:
@@ -70,32 +78,47 @@ def git_commit() -> str | None:
         return None
 
 
-def save_bundle(directory, models: dict, report: dict, table: pd.DataFrame) -> Path:
-    """Write the served models, the report and a manifest that vouches for them."""
+def save_bundle(directory, models: dict, report: Report, table: pd.DataFrame, check_beats: dict) -> Path:
+    """Write the served models, the report, check beats with their probabilities, and a manifest.
+
+    models: "logreg" (a scikit-learn Pipeline) and cascades by name ("cascade", "rhythm");
+    check_beats: per model name, a few beats (with the extra columns a cascade needs) whose
+    probabilities are stored, so a loader can tell that the models still predict as trained.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    cascade = models["cascade"]
-    joblib.dump(models["logreg"], directory / LOGREG_FILE)
-    # The boosters in XGBoost's own format: pickles break across XGBoost versions.
-    cascade.binary[-1].save_model(directory / BINARY_FILE)
-    cascade.multiclass[-1].save_model(directory / MULTICLASS_FILE)
-    (directory / REPORT_FILE).write_text(json.dumps(report, indent=1))
+    entries = {}
+    skops.io.dump(models["logreg"], directory / LOGREG_FILE)
+    entries["logreg"] = {"kind": "logreg", "files": [LOGREG_FILE]}
+    for name, model in models.items():
+        if name == "logreg":
+            continue
+        files = [f"{name}_binary.ubj", f"{name}_multiclass.ubj"]
+        model.binary_booster.save_model(directory / files[0])
+        model.multiclass_booster.save_model(directory / files[1])
+        entries[name] = {"kind": "cascade", "files": files, "threshold": model.threshold_,
+                         "extra_features": list(model.extra_columns), "booster_features": len(model.feature_names)}
+    arrays = {}
+    for name, model in models.items():
+        arrays[f"{name}_beats"] = np.asarray(check_beats[name], dtype=np.float32)
+        arrays[f"{name}_proba"] = model.predict_proba(arrays[f"{name}_beats"])
+    np.savez(directory / CHECK_FILE, **arrays)
+    (directory / REPORT_FILE).write_text(json.dumps(report.to_dict(), indent=1))
+    listed = [f for entry in entries.values() for f in entry["files"]] + [REPORT_FILE, CHECK_FILE]
     manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
         "libraries": library_versions(),
-        "files": {name: sha256(directory / name) for name in BUNDLE_FILES},
-        "dataset": {"source": report["dataset"]["source"], **dataset_fingerprint(table)},
-        "cascade_threshold": cascade.threshold,
-        "booster_features": len(FEATURE_NAMES),
-        "params": report["params"],
+        "files": {name: sha256(directory / name) for name in listed},
+        "models": entries,
+        "dataset": {"source": report.dataset["source"], **dataset_fingerprint(table)},
     }
     (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
     return directory
 
 
 def verify_bundle(directory) -> dict:
-    """Check the manifest against the files and this environment; return the manifest."""
+    """Check the manifest against the files; return the manifest. Cheap: hashes only, no model is loaded."""
     directory = Path(directory)
     manifest_path = directory / MANIFEST_FILE
     if not manifest_path.is_file():
@@ -105,17 +128,18 @@ def verify_bundle(directory) -> dict:
         )
     try:
         manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(f"{manifest_path} is not valid JSON ({exc}): restore it from git or retrain.") from None
-    files = manifest.get("files", {})
-    unlisted = [name for name in BUNDLE_FILES if name not in files]
-    if unlisted or "libraries" not in manifest or "cascade_threshold" not in manifest:
-        raise BundleError(
-            f"{manifest_path} does not vouch for the whole bundle (missing {', '.join(unlisted) or 'fields'}): "
-            "restore it from git or retrain."
-        )
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    entries = manifest.get("models") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not isinstance(entries, dict) or "logreg" not in entries or "cascade" not in entries:
+        raise BundleError(f"{manifest_path} is not a manifest of this version: retrain the bundle.")
+    needed = [f for entry in entries.values() for f in entry.get("files", [])] + [REPORT_FILE, CHECK_FILE]
+    unlisted = [name for name in needed if name not in files]
+    if unlisted:
+        raise BundleError(f"{manifest_path} does not vouch for {', '.join(unlisted)}: restore it from git or retrain.")
     for name, expected in files.items():
-        path = directory / name
+        path = directory / Path(name).name  # names only: a manifest cannot point outside its folder
         if not path.is_file():
             raise BundleError(f"Bundle file {path} is missing: restore it from git or retrain.")
         if sha256(path) != expected:
@@ -123,34 +147,59 @@ def verify_bundle(directory) -> dict:
                 f"Bundle file {path} does not match its SHA-256 in {MANIFEST_FILE}: it was altered or "
                 "corrupted; restore it from git or retrain."
             )
-    if manifest.get("booster_features") != len(FEATURE_NAMES):
-        raise BundleError(
-            f"The boosters in '{directory}' were trained on {manifest.get('booster_features', 'an unknown number of')} "
-            f"features per beat, but pipeline/features.py now makes {len(FEATURE_NAMES)}: retrain the bundle."
-        )
-    installed = library_versions()
-    wrong = {name: (version, installed.get(name)) for name, version in manifest["libraries"].items()
-             if installed.get(name) != version}
-    if wrong:
-        detail = ", ".join(f"{name} {want} (installed {have})" for name, (want, have) in wrong.items())
-        raise BundleError(
-            f"The bundle in '{directory}' was made with {detail}: install the pinned requirements "
-            "(pip install -r requirements.txt) or retrain."
-        )
     return manifest
 
 
-def load_bundle(directory=DEFAULT_MODELS_DIR, n_jobs: int = 1) -> Bundle:
-    """Verify, then load the bundle. n_jobs=1 keeps prediction single-threaded (safe across forks)."""
-    directory = Path(directory)
-    manifest = verify_bundle(directory)
-    logreg = joblib.load(directory / LOGREG_FILE)
-    boosters = {}
-    for name, filename in (("binary", BINARY_FILE), ("multiclass", MULTICLASS_FILE)):
+def _load_cascade(directory: Path, entry: dict, n_jobs: int) -> Cascade:
+    features = BeatFeatures(tuple(entry["extra_features"]), n_jobs)
+    made = len(features.get_feature_names_out())
+    if entry.get("booster_features") != made:
+        raise BundleError(
+            f"The boosters in '{directory}' were trained on {entry.get('booster_features')} features per beat, "
+            f"but pipeline/features.py now makes {made}: retrain the bundle."
+        )
+    boosters = []
+    for filename in entry["files"]:
         booster = XGBClassifier(n_jobs=n_jobs)
         booster.load_model(directory / filename)
-        boosters[name] = booster
-    cascade = Cascade(boosters["binary"], boosters["multiclass"], manifest["cascade_threshold"], n_jobs=n_jobs)
-    report = json.loads((directory / REPORT_FILE).read_text())
-    return Bundle(directory=directory, manifest=manifest, report=report,
-                  models={"logreg": logreg, "cascade": cascade, **boosters})
+        boosters.append(booster)
+    return Cascade.from_boosters(*boosters, threshold=entry["threshold"], features=features)
+
+
+def load_bundle(directory=DEFAULT_MODELS_DIR, n_jobs: int = 1) -> Bundle:
+    """Verify, load, and check that every model still gives the probabilities recorded at training.
+
+    n_jobs=1 keeps prediction single-threaded (safe across forks). Library versions that
+    differ from the manifest's are only a warning: the check beats decide.
+    """
+    directory = Path(directory)
+    manifest = verify_bundle(directory)
+    installed = library_versions()
+    warnings = [f"{name} {manifest['libraries'].get(name)} made the bundle, {version} is installed"
+                for name, version in installed.items() if manifest.get("libraries", {}).get(name) != version]
+    models = {}
+    try:
+        for name, entry in manifest["models"].items():
+            if entry["kind"] == "logreg":
+                models[name] = skops.io.load(directory / entry["files"][0])
+            else:
+                models[name] = _load_cascade(directory, entry, n_jobs)
+    except BundleError:
+        raise
+    except Exception as exc:  # skops refuses untrusted types; either library may refuse a newer file
+        raise BundleError(
+            f"The bundle in '{directory}' could not be loaded here ({type(exc).__name__}: {exc}); "
+            f"{'; '.join(warnings) or 'library versions match'}: install the pinned requirements or retrain."
+        ) from None
+    with np.load(directory / CHECK_FILE, allow_pickle=False) as check:
+        for name, model in models.items():
+            got = model.predict_proba(check[f"{name}_beats"])
+            if got.shape != check[f"{name}_proba"].shape or not np.allclose(got, check[f"{name}_proba"],
+                                                                           rtol=0, atol=CHECK_TOLERANCE):
+                raise BundleError(
+                    f"The '{name}' model in '{directory}' no longer gives the probabilities recorded when it was "
+                    "trained (the feature code or a library changed"
+                    f"{': ' + '; '.join(warnings) if warnings else ''}): retrain the bundle or restore the code."
+                )
+    report = Report.from_dict(json.loads((directory / REPORT_FILE).read_text()))
+    return Bundle(directory=directory, manifest=manifest, report=report, models=models, warnings=warnings)

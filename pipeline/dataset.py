@@ -7,25 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-CLASSES = ("N", "S", "V", "F", "Q")
-CLASS_NAMES = {
-    "N": "Normal",
-    "S": "Supraventricular ectopic",
-    "V": "Ventricular ectopic",
-    "F": "Fusion",
-    "Q": "Unknown / paced",
-}
-N_SAMPLES = 187
-FEATURES = [f"x{i}" for i in range(N_SAMPLES)]
-
-# AAMI EC57 grouping of the MIT-BIH beat symbols, as in the Kaggle CSVs.
-AAMI = {
-    **dict.fromkeys("NLRej", 0),
-    **dict.fromkeys("AaJS", 1),
-    **dict.fromkeys("VE", 2),
-    "F": 3,
-    **dict.fromkeys("/fQ", 4),
-}
+from pipeline.validate import InputError, read_beats_csv
+from pipeline.vocabulary import AAMI, FEATURES, N_SAMPLES
 
 STEP = 3  # Kaggle rows take every third sample of the 360 Hz signal (120 Hz)
 
@@ -73,6 +56,27 @@ def segment_lengths(ann_samples: np.ndarray, beat_index: np.ndarray) -> np.ndarr
     return np.clip(lengths, 2, N_SAMPLES)
 
 
+def cut_rows(signal: np.ndarray, starts: np.ndarray, lengths: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Kaggle-format rows: from each start (360 Hz samples), every third sample for `lengths` values
+    (120 Hz), min-max normalised over the segment, zero-padded to 187. Chunked, so a 24-hour
+    recording's 100,000 beats never need more than a few MB of temporaries."""
+    signal = np.asarray(signal, dtype=np.float64)
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    X = np.zeros((len(starts), N_SAMPLES), dtype=np.float32)
+    offsets = np.arange(N_SAMPLES) * STEP
+    for first in range(0, len(starts), chunk):
+        rows = slice(first, first + chunk)
+        positions = starts[rows, None] + offsets[None, :]
+        mask = (np.arange(N_SAMPLES)[None, :] < lengths[rows, None]) & (positions < len(signal))
+        segments = np.where(mask, signal[np.minimum(positions, len(signal) - 1)], np.nan)
+        lo = np.nanmin(segments, axis=1, keepdims=True)
+        hi = np.nanmax(segments, axis=1, keepdims=True)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        X[rows] = np.where(mask, (segments - lo) / span, 0.0)
+    return X
+
+
 def beats_from_signal(signal: np.ndarray, ann_samples: np.ndarray, ann_symbols) -> RecordBeats:
     """Cut, normalise and pad every AAMI beat of one record (channel-0 signal in ADC units).
 
@@ -84,20 +88,8 @@ def beats_from_signal(signal: np.ndarray, ann_samples: np.ndarray, ann_symbols) 
     beat_index = np.flatnonzero(is_beat)[:-1]
     lengths = segment_lengths(ann_samples, beat_index)
 
-    signal = np.asarray(signal, dtype=np.float64)
-    # Every beat's candidate segment: up to 187 samples, every third, from its annotation.
-    offsets = np.arange(N_SAMPLES) * STEP
     starts = ann_samples[beat_index]
-    positions = starts[:, None] + offsets[None, :]
-    in_signal = positions < len(signal)
-    keep = np.arange(N_SAMPLES)[None, :] < lengths[:, None]
-    mask = keep & in_signal
-    segments = np.where(mask, signal[np.minimum(positions, len(signal) - 1)], np.nan)
-    lo = np.nanmin(segments, axis=1, keepdims=True)
-    hi = np.nanmax(segments, axis=1, keepdims=True)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    X = np.where(mask, (segments - lo) / span, 0.0).astype(np.float32)
-
+    X = cut_rows(signal, starts, lengths)
     symbols = ann_symbols[beat_index]
     labels = np.array([AAMI[s] for s in symbols], dtype=np.int8)
     return RecordBeats(samples=starts, symbols=symbols, labels=labels, X=X)
@@ -178,8 +170,6 @@ def download_mitdb(mitdb_dir) -> None:
 
 def read_kaggle_dir(kaggle_dir) -> pd.DataFrame:
     """The Kaggle train and test CSVs as one table with a `split` column (their own split)."""
-    from pipeline.validate import InputError, read_beats_csv
-
     kaggle_dir = Path(kaggle_dir)
     parts = []
     for split in ("train", "test"):
@@ -211,11 +201,6 @@ def read_table(path) -> pd.DataFrame:
 def write_table(table: pd.DataFrame, path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(path, index=False)
-
-
-def class_counts(labels) -> dict[str, int]:
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(CLASSES))
-    return {c: int(n) for c, n in zip(CLASSES, counts)}
 
 
 def intra_patient_split(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -13,8 +13,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
-from pipeline.dataset import N_SAMPLES
+from pipeline.vocabulary import N_SAMPLES
 
 SLOPE_SAMPLES = 40  # the first 333 ms at 120 Hz: the QRS complex and the start of the ST segment
 RHYTHM_NAMES = ("segment_length", "next_peak_pos", "next_peak_frac", "next_peak_value",
@@ -75,3 +76,34 @@ def _rhythm(X: np.ndarray) -> np.ndarray:
         length, peak, peak / length, np.where(has, X[rows, peak], 0),
         trough, trough / length, mean, np.sqrt(variance),
     ])
+
+
+class BeatFeatures(TransformerMixin, BaseEstimator):
+    """The feature step at the head of every XGBoost pipeline: raw beats in, feature rows out.
+
+    X holds the 187 row samples, then one column per name in `extra` (rhythm features
+    measured on the recording, for the rhythm-aware cascade), which pass through as
+    they are. Stateless: fit learns nothing, so one instance serves training and serving.
+    """
+
+    def __init__(self, extra: tuple[str, ...] = (), n_jobs: int = 1):
+        self.extra = extra
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = N_SAMPLES + len(self.extra)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != N_SAMPLES + len(self.extra):
+            raise ValueError(f"expected beats of {N_SAMPLES} samples and {len(self.extra)} extra columns, "
+                             f"got shape {X.shape}")
+        rows = beat_features(X[:, :N_SAMPLES], self.n_jobs)
+        return np.hstack([rows, X[:, N_SAMPLES:]]) if self.extra else rows
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.asarray(FEATURE_NAMES + tuple(self.extra), dtype=object)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True  # nothing to learn

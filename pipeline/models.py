@@ -7,17 +7,20 @@ from functools import partial
 import numpy as np
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline as ImbPipeline
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import (
+    GroupKFold,
+    StratifiedKFold,
+    TunedThresholdClassifierCV,
+)
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 from xgboost import XGBClassifier
 
-from pipeline.dataset import CLASSES
-from pipeline.features import beat_features
-
-NORMAL = 0
-ABNORMAL_CLASSES = np.array([1, 2, 3, 4])  # S V F Q, the multi-class stage's 0..3
+from pipeline.features import BeatFeatures
+from pipeline.vocabulary import ABNORMAL_CLASSES, CLASSES, NORMAL
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class Params:
     logreg_max_iter: int = 150  # lbfgs stops here on the full data; the report records it
     smote_k_neighbors: int = 5
     binary_smote_ratio: float = 0.5  # abnormal beats are oversampled to half the normal ones
-    # From `python -m pipeline tune` (2-fold CV on the training split; bench/tuning.json): the best
+    # From `python -m pipeline tune` (2-fold CV on the training split; bench/tuning_intra.json): the best
     # candidate of each stage within the prediction budget of 100,000 beats/s. The multi-class stage
     # grows multi-output trees (one tree a round for all four classes, not four).
     binary: XGBParams = field(default_factory=lambda: XGBParams(
@@ -57,6 +60,24 @@ class Params:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# Each protocol's parameters were chosen on that protocol's own training beats only:
+# intra by `tune --protocol intra` (bench/tuning_intra.json), inter by `tune --protocol inter`
+# (2-fold CV on DS1 grouped by record, bench/tuning_inter.json), the rhythm-aware cascade by
+# bench/bench_rhythm.py (CV on DS1 grouped by record, bench/rhythm_tuning.json). Its threshold
+# grid reaches 0.95: on DS1 the best cut for abnormal beats sat at 0.925.
+PARAMS = {
+    "intra": Params(),
+    "inter": Params(
+        binary=XGBParams(n_estimators=200, max_depth=8, learning_rate=0.2, colsample_bytree=0.5),
+        multiclass=XGBParams(n_estimators=200, max_depth=5, learning_rate=0.2, colsample_bytree=0.5,
+                             multi_strategy="multi_output_tree")),
+    "rhythm": Params(
+        binary=XGBParams(n_estimators=100, max_depth=6, learning_rate=0.2, colsample_bytree=0.3),
+        multiclass=XGBParams(n_estimators=60, max_depth=4, learning_rate=0.2, colsample_bytree=0.5),
+        threshold_grid=tuple(round(0.1 + 0.025 * i, 3) for i in range(35))),
+}
 
 
 def make_logreg(p: Params) -> Pipeline:
@@ -78,72 +99,142 @@ def abnormal_target(y: np.ndarray, ratio: float) -> dict:
     return {1: max(int(ratio * counts[0]), int(counts[1]))}
 
 
-def make_smote(p: Params, sampling_strategy="auto", smallest_class: int | None = None) -> SMOTE:
-    """SMOTE, with fewer neighbours when a class has too few beats for the usual k (small record sets)."""
-    k = p.smote_k_neighbors if smallest_class is None else max(1, min(p.smote_k_neighbors, smallest_class - 1))
-    return SMOTE(sampling_strategy=sampling_strategy, k_neighbors=k, random_state=p.seed)
+class AdaptiveSMOTE(SMOTE):
+    """SMOTE that uses fewer neighbours for a class with too few beats for k.
+
+    A fold of DS1 grouped by record can hold only 2 Q beats; plain SMOTE would stop
+    there. A class with a single beat is left as it is (nothing to interpolate).
+    """
+
+    def _fit_resample(self, X, y):
+        counts = np.bincount(y)
+        smallest = int(counts[counts > 0].min())
+        if isinstance(self.k_neighbors, int) and smallest <= self.k_neighbors:
+            if smallest < 2:
+                return X, y
+            return SMOTE(**{**self.get_params(), "k_neighbors": smallest - 1}).fit_resample(X, y)
+        return super()._fit_resample(X, y)
 
 
-def make_binary(p: Params) -> ImbPipeline:
-    """Normal vs abnormal; SMOTE inside the pipeline, so it resamples training folds only."""
+def make_smote(p: Params, sampling_strategy="auto") -> SMOTE:
+    return AdaptiveSMOTE(sampling_strategy=sampling_strategy, k_neighbors=p.smote_k_neighbors, random_state=p.seed)
+
+
+def make_binary(p: Params, extra: tuple[str, ...] = ()) -> ImbPipeline:
+    """Normal vs abnormal on raw beats: features, SMOTE (training folds only), booster."""
     return ImbPipeline([
+        ("features", BeatFeatures(extra, p.n_jobs)),
         ("smote", make_smote(p, partial(abnormal_target, ratio=p.binary_smote_ratio))),
         ("xgb", make_xgb(p.binary, p, "binary:logistic")),
     ])
 
 
-def make_multiclass(p: Params, smallest_class: int | None = None) -> ImbPipeline:
-    """S, V, F, Q among abnormal beats; SMOTE the same way."""
+def make_multiclass(p: Params, extra: tuple[str, ...] = ()) -> ImbPipeline:
+    """S, V, F, Q among abnormal beats, on raw beats, the same way."""
     return ImbPipeline([
-        ("smote", make_smote(p, "auto", smallest_class)),
+        ("features", BeatFeatures(extra, p.n_jobs)),
+        ("smote", make_smote(p)),
         ("xgb", make_xgb(p.multiclass, p, "multi:softprob")),
     ])
+
+
+def make_cascade(p: Params, extra: tuple[str, ...] = ()) -> Cascade:
+    """The unfitted cascade for these parameters: the one place that knows how it is assembled."""
+    return Cascade(make_binary(p, extra), make_multiclass(p, extra), threshold="cv",
+                   threshold_grid=p.threshold_grid, cv=p.threshold_cv_folds, random_state=p.seed)
 
 
 class Cascade(ClassifierMixin, BaseEstimator):
     """Binary stage, then the multi-class stage for the beats it calls abnormal.
 
+    Both stages are pipelines that take raw beats (their first step makes the features),
+    so the cascade does too. fit() fits both stages and, with threshold="cv", chooses the
+    binary threshold by cross-validation on the training beats alone (grouped by record
+    when `groups` is given) with scikit-learn's TunedThresholdClassifierCV, scored by the
+    abnormal class's F1 over `threshold_grid`.
+
     predict_proba gives P(N) = 1 - P(abnormal) and P(k) = P(abnormal) * P(k | abnormal);
-    predict is derived from it: abnormal when P(abnormal) >= threshold, then the most
-    probable abnormal class. Both stages are fitted on beat_features(X), which the
-    cascade computes once per call: any estimators with predict_proba on those will do
-    (the imblearn pipelines while training, the bare boosters loaded from a bundle).
-    n_jobs is the number of threads for the feature step; the boosters have their own.
+    predict: abnormal when P(abnormal) >= threshold_, then the most probable abnormal class.
     """
 
-    def __init__(self, binary=None, multiclass=None, threshold: float = 0.5, n_jobs: int = 1):
+    def __init__(self, binary=None, multiclass=None, threshold="cv", threshold_grid=(0.5,), cv=2,
+                 random_state=None):
         self.binary = binary
         self.multiclass = multiclass
         self.threshold = threshold
-        self.n_jobs = n_jobs
+        self.threshold_grid = threshold_grid
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, X, y, groups=None):
+        X = np.asarray(X, dtype=np.float32)
+        y = np.asarray(y, dtype=np.int64)
+        abnormal = (y != NORMAL).astype(int)
+        if self.threshold == "cv":
+            if groups is not None:
+                folds = GroupKFold(n_splits=self.cv).split(X, abnormal, groups)
+            else:
+                folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state).split(X, abnormal)
+            tuned = TunedThresholdClassifierCV(
+                clone(self.binary), scoring="f1", response_method="predict_proba",
+                thresholds=np.asarray(self.threshold_grid), cv=list(folds), refit=True, store_cv_results=True,
+            ).fit(X, abnormal)
+            self.binary_, self.threshold_ = tuned.estimator_, float(tuned.best_threshold_)
+            self.threshold_cv_f1_ = float(tuned.best_score_)
+        else:
+            self.binary_, self.threshold_ = clone(self.binary).fit(X, abnormal), float(self.threshold)
+        is_abnormal = abnormal.astype(bool)
+        self.multiclass_ = clone(self.multiclass).fit(X[is_abnormal], y[is_abnormal] - 1)
+        self.classes_ = np.arange(len(CLASSES))
+        return self
+
+    @classmethod
+    def from_boosters(cls, binary: XGBClassifier, multiclass: XGBClassifier, threshold: float,
+                      features: BeatFeatures) -> Cascade:
+        """A fitted cascade from saved boosters (a bundle): the same feature step in front of each."""
+        cascade = cls(threshold=threshold)
+        cascade.binary_ = Pipeline([("features", features), ("xgb", binary)])
+        cascade.multiclass_ = Pipeline([("features", features), ("xgb", multiclass)])
+        cascade.threshold_ = float(threshold)
+        cascade.classes_ = np.arange(len(CLASSES))
+        return cascade
 
     @property
-    def classes_(self):
-        return np.arange(len(CLASSES))
+    def binary_booster(self) -> XGBClassifier:
+        return self.binary_[-1]
+
+    @property
+    def multiclass_booster(self) -> XGBClassifier:
+        return self.multiclass_[-1]
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(self.binary_[0].get_feature_names_out())
+
+    @property
+    def extra_columns(self) -> tuple[str, ...]:
+        """The columns a beat needs beyond its 187 samples (the rhythm-aware cascade's rhythm features)."""
+        return tuple(self.binary_[0].extra)
+
+    def feature_matrix(self, X) -> np.ndarray:
+        """The boosters' input for raw beats: computed once, shared by both stages."""
+        check_is_fitted(self)
+        return self.binary_[0].transform(X)
 
     def predict_proba(self, X) -> np.ndarray:
-        features = beat_features(X, self.n_jobs)
-        p_abnormal = self.binary.predict_proba(features)[:, 1]
-        p_given_abnormal = self.multiclass.predict_proba(features)
+        features = self.feature_matrix(X)
+        p_abnormal = self.binary_booster.predict_proba(features)[:, 1]
+        p_given_abnormal = self.multiclass_booster.predict_proba(features)
         proba = np.empty((len(p_abnormal), len(CLASSES)))
         proba[:, NORMAL] = 1.0 - p_abnormal
         proba[:, ABNORMAL_CLASSES] = p_abnormal[:, None] * p_given_abnormal
         return proba
 
     def predict(self, X) -> np.ndarray:
-        return decide(self.predict_proba(X), self.threshold)
+        return decide(self.predict_proba(X), self.threshold_)
 
 
 def decide(proba: np.ndarray, threshold: float) -> np.ndarray:
     """The cascade's decision from its five probabilities."""
     abnormal = 1.0 - proba[:, NORMAL] >= threshold
     return np.where(abnormal, ABNORMAL_CLASSES[np.argmax(proba[:, ABNORMAL_CLASSES], axis=1)], NORMAL)
-
-
-def choose_threshold(y_train: np.ndarray, p_abnormal_oof: np.ndarray, grid) -> float:
-    """The binary threshold with the best abnormal-class F1 on out-of-fold training predictions."""
-    from sklearn.metrics import f1_score
-
-    abnormal = (y_train != NORMAL).astype(int)
-    scores = [f1_score(abnormal, (p_abnormal_oof >= t).astype(int)) for t in grid]
-    return float(grid[int(np.argmax(scores))])

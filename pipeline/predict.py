@@ -4,9 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.dataset import CLASSES
 from pipeline.models import decide
-from pipeline.validate import Beats
+from pipeline.vocabulary import CLASSES, Beats
 
 MODEL_NAMES = {"cascade": "XGBoost cascade", "logreg": "Logistic Regression"}
 
@@ -18,7 +17,7 @@ def predict_table(bundle, beats: Beats, model: str = "cascade") -> pd.DataFrame:
     estimator = bundle.models[model]
     proba = estimator.predict_proba(beats.X)
     # The cascade's decision is thresholded (as its predict does); LR's is the most probable class.
-    predicted = decide(proba, estimator.threshold) if model == "cascade" else np.argmax(proba, axis=1)
+    predicted = decide(proba, estimator.threshold_) if model == "cascade" else np.argmax(proba, axis=1)
     table = pd.DataFrame({
         "row": np.arange(1, len(beats.X) + 1),
         "predicted_label": predicted.astype(int),

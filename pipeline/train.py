@@ -8,24 +8,28 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
 
-from pipeline.dataset import CLASSES, FEATURES, class_counts, inter_patient_split, intra_patient_split
-from pipeline.evaluate import binary_metrics, class_templates, multiclass_metrics
-from pipeline.features import beat_features
-from pipeline.models import (
-    NORMAL,
-    Cascade,
-    Params,
-    choose_threshold,
-    make_binary,
-    make_logreg,
-    make_multiclass,
-)
+from pipeline.dataset import DS1, DS2, check_mitdb_dir, inter_patient_split, intra_patient_split
+from pipeline.evaluate import class_templates, evaluate_models
+from pipeline.models import Params, make_cascade, make_logreg
+from pipeline.report import REPORT_VERSION, Report
+from pipeline.vocabulary import CLASSES, FEATURES, class_counts
 
-PROTOCOL_TITLES = {
-    "intra": "Intra-patient (Kaggle-style 80/20 beat split)",
-    "inter": "Inter-patient (de Chazal DS1 -> DS2)",
+PROTOCOLS = {
+    "intra": {
+        "title": "Intra-patient (Kaggle-style 80/20 beat split)",
+        "trained_on": "80% of every record's beats (stratified, random_state=42)",
+        "tested_on": "the other 20%: the same patients, so the figures are optimistic",
+        "tuned_on": "hyperparameters: CV on the training split (python -m pipeline tune --protocol intra); "
+                    "threshold: stratified CV on the training split",
+    },
+    "inter": {
+        "title": "Inter-patient (de Chazal DS1 → DS2)",
+        "trained_on": "the 22 DS1 records",
+        "tested_on": "the 22 DS2 records: patients never seen in training",
+        "tuned_on": "hyperparameters: CV on DS1 grouped by record (python -m pipeline tune --protocol inter); "
+                    "threshold: CV on DS1 grouped by record; no DS2 beat was seen by any choice",
+    },
 }
 
 
@@ -35,32 +39,15 @@ def _log(progress, message: str) -> None:
 
 
 def fit_models(X: np.ndarray, y: np.ndarray, p: Params, groups=None, progress=None) -> dict:
-    """Fit LR, both XGBoost stages and the cascade on training beats only.
+    """Fit LR and the cascade (both XGBoost stages and its threshold) on training beats only.
 
     The binary threshold is chosen on out-of-fold predictions of the training
     beats (grouped by record when `groups` is given), never on test data.
     """
-    features = beat_features(X, p.n_jobs)
-    abnormal = (y != NORMAL).astype(int)
-
     started = time.perf_counter()
-    if groups is not None:
-        folds = GroupKFold(n_splits=p.threshold_cv_folds).split(features, abnormal, groups)
-    else:
-        folds = StratifiedKFold(n_splits=p.threshold_cv_folds, shuffle=True, random_state=p.seed).split(features, abnormal)
-    p_oof = cross_val_predict(make_binary(p), features, abnormal, cv=list(folds), method="predict_proba")[:, 1]
-    threshold = choose_threshold(y, p_oof, p.threshold_grid)
-    _log(progress, f"threshold {threshold:.2f} chosen by {p.threshold_cv_folds}-fold CV ({time.perf_counter() - started:.0f} s)")
-
-    started = time.perf_counter()
-    binary = make_binary(p).fit(features, abnormal)
-    _log(progress, f"binary XGBoost fitted on {len(y):,} beats ({time.perf_counter() - started:.0f} s)")
-
-    started = time.perf_counter()
-    is_abnormal = abnormal.astype(bool)
-    multiclass = make_multiclass(p, smallest_class=int(np.unique(y[is_abnormal], return_counts=True)[1].min()))
-    multiclass.fit(features[is_abnormal], y[is_abnormal] - 1)
-    _log(progress, f"multi-class XGBoost fitted on {is_abnormal.sum():,} abnormal beats ({time.perf_counter() - started:.0f} s)")
+    cascade = make_cascade(p).fit(X, y, groups=groups)
+    _log(progress, f"cascade fitted on {len(y):,} beats, threshold {cascade.threshold_:.2f} chosen by "
+                   f"{p.threshold_cv_folds}-fold CV ({time.perf_counter() - started:.0f} s)")
 
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -70,44 +57,22 @@ def fit_models(X: np.ndarray, y: np.ndarray, p: Params, groups=None, progress=No
     converged = bool(logreg[-1].n_iter_.max() < p.logreg_max_iter)
     _log(progress, f"logistic regression fitted ({time.perf_counter() - started:.0f} s, "
                    f"{'converged' if converged else f'stopped at max_iter={p.logreg_max_iter}'})")
-
-    return {
-        "logreg": logreg,
-        "binary": binary,
-        "multiclass": multiclass,
-        "cascade": Cascade(binary, multiclass, threshold, n_jobs=p.n_jobs),
-    }
+    return {"logreg": logreg, "cascade": cascade}
 
 
-def evaluate_models(models: dict, X: np.ndarray, y: np.ndarray) -> dict:
-    """Every model's metrics on test beats; the multi-class stage alone on true abnormal beats."""
-    cascade = models["cascade"]
-    features = beat_features(X, cascade.n_jobs)
-    p_abnormal = cascade.binary.predict_proba(features)[:, 1]
-    is_abnormal = y != NORMAL
-    return {
-        "logreg": multiclass_metrics(y, models["logreg"].predict(X)),
-        "binary": binary_metrics(is_abnormal, p_abnormal, cascade.threshold),
-        "multiclass": multiclass_metrics(
-            y[is_abnormal] - 1, cascade.multiclass.predict(features[is_abnormal]), CLASSES[1:]
-        ),
-        "cascade": multiclass_metrics(y, cascade.predict(X)),
-    }
-
-
-def run_protocol(name: str, table: pd.DataFrame, split, p: Params, progress=None) -> tuple[dict, dict]:
+def run_protocol(name: str, table: pd.DataFrame, p: Params, progress=None) -> tuple[dict, dict]:
     """Fit on the protocol's training beats and evaluate on its test beats."""
-    train, test = split(table)
+    train, test = (intra_patient_split if name == "intra" else inter_patient_split)(table)
     X = table[FEATURES].to_numpy(np.float32)
     y = table["label"].to_numpy(np.int64)
     groups = table["record"].to_numpy() if name == "inter" else None
     _log(progress, f"[{name}] training on {len(train):,} beats, testing on {len(test):,}")
     models = fit_models(X[train], y[train], p, groups=None if groups is None else groups[train], progress=progress)
     section = {
-        "title": PROTOCOL_TITLES[name],
+        **PROTOCOLS[name],
         "available": True,
         "splits": {"train": class_counts(y[train]), "test": class_counts(y[test])},
-        "threshold": models["cascade"].threshold,
+        "threshold": models["cascade"].threshold_,
         "models": evaluate_models(models, X[test], y[test]),
     }
     cascade = section["models"]["cascade"]
@@ -115,26 +80,88 @@ def run_protocol(name: str, table: pd.DataFrame, split, p: Params, progress=None
     return models, section
 
 
-def train_all(table: pd.DataFrame, p: Params, source: str, progress=None) -> tuple[dict, dict]:
-    """The served models (intra-patient training split) and the report of both protocols."""
-    served, intra = run_protocol("intra", table, intra_patient_split, p, progress)
+def check_beats(table: pd.DataFrame, per_class: int = 10) -> np.ndarray:
+    """A few test-split beats of every class: the bundle stores the served models' probabilities for them."""
+    _, test = intra_patient_split(table)
+    labels = table["label"].to_numpy()[test]
+    chosen = np.concatenate([test[labels == label][:per_class] for label in range(len(CLASSES))])
+    return table[FEATURES].to_numpy(np.float32)[np.sort(chosen)]
+
+
+RHYTHM_PROTOCOL = {
+    "title": "Rhythm-aware cascade on recordings (de Chazal DS1 → DS2)",
+    "trained_on": "every reference beat of the 22 DS1 records, cut from the signal as served beats are, "
+                  "with rhythm features from each record's own beat sequence",
+    "tuned_on": "features, hyperparameters, resampling and threshold: CV on DS1 grouped by record "
+                "(bench/bench_rhythm.py); no DS2 beat was seen by any choice",
+    "tested_on": "the 22 DS2 records, with the reference beat positions and with detected beats (EC57 matching "
+                 "within 150 ms: a missed beat counts against its class's Se, an extra one against the +P of "
+                 "the class it got)",
+}
+
+
+def train_rhythm(mitdb_dir, p: Params, progress=None) -> tuple[object, dict]:
+    """The rhythm-aware cascade, fitted on DS1 and evaluated on DS2 recordings: the model the bundle serves."""
+    from pipeline.records import RECORD_FEATURES, evaluate_records, record_inputs
+
+    available = set(check_mitdb_dir(mitdb_dir))  # all 48 records, or a subset such as the test fixtures
+    train_records = [r for r in DS1 if r in available]
+    test_records = [r for r in DS2 if r in available]
+    started = time.perf_counter()
+    X, y, groups = record_inputs(mitdb_dir, train_records)
+    cascade = make_cascade(p, extra=RECORD_FEATURES).fit(X, y, groups=groups)
+    _log(progress, f"[rhythm] cascade fitted on {len(y):,} DS1 beats, threshold {cascade.threshold_:.2f} "
+                   f"({time.perf_counter() - started:.0f} s)")
+    section = {**RHYTHM_PROTOCOL, "splits": {"train": class_counts(y)}, "threshold": cascade.threshold_,
+               "records": {"train": train_records, "test": test_records},
+               **evaluate_records(cascade, mitdb_dir, test_records, progress)}
+    detected = section["detected_beats"]["per_class"]
+    _log(progress, "[rhythm] DS2, detected beats: " + ", ".join(
+        f"{c} Se {detected[c]['sensitivity']:.3f} +P {detected[c]['positive_predictivity']:.3f}" for c in "SV"))
+    return cascade, section
+
+
+def rhythm_check_beats(mitdb_dir, report: Report, n: int = 50) -> np.ndarray:
+    """A few beats of the last test record, with their rhythm columns, for the bundle's check of the rhythm model."""
+    from pipeline.records import record_inputs
+
+    X, _, _ = record_inputs(mitdb_dir, report.recordings["records"]["test"][-1:])
+    return X[:n]
+
+
+def train_all(table: pd.DataFrame, params: dict[str, Params], source: str, mitdb_dir=None,
+              progress=None) -> tuple[dict, Report]:
+    """The served models and the report of every protocol.
+
+    params: the Params of each protocol ("intra", "inter", "rhythm"), each tuned on that
+    protocol's training beats only. With mitdb_dir (the raw records), the rhythm-aware
+    cascade is trained on DS1 recordings too and served beside the row models.
+    """
+    served, intra = run_protocol("intra", table, params["intra"], progress)
     protocols = {"intra": intra}
     if "record" in table.columns:
-        _, protocols["inter"] = run_protocol("inter", table, inter_patient_split, p, progress)
+        _, protocols["inter"] = run_protocol("inter", table, params["inter"], progress)
     else:
         protocols["inter"] = {
-            "title": PROTOCOL_TITLES["inter"],
+            "title": PROTOCOLS["inter"]["title"],
             "available": False,
             "reason": "The Kaggle CSVs carry no record ids, so beats cannot be split by patient: "
                       "train from the MIT-BIH records (--mitdb-dir) for the inter-patient figures.",
         }
+    recordings = {"available": False, "reason": "Trained without the raw MIT-BIH records (--mitdb-dir): "
+                                                "no rhythm-aware cascade."}
+    if mitdb_dir is not None:
+        served["rhythm"], recordings = train_rhythm(mitdb_dir, params["rhythm"], progress)
+        recordings["available"] = True
     train, _ = intra_patient_split(table)
-    report = {
+    report = Report.from_dict({
+        "version": REPORT_VERSION,
         "classes": list(CLASSES),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "params": p.to_dict(),
+        "params": {name: p.to_dict() for name, p in params.items()},
         "dataset": {"source": source, "rows": len(table), "class_counts": class_counts(table["label"])},
         "templates": class_templates(table[FEATURES].to_numpy(np.float32)[train], table["label"].to_numpy()[train]),
         "protocols": protocols,
-    }
+        "recordings": recordings,
+    })
     return served, report

@@ -1,4 +1,4 @@
-"""Choose the XGBoost stages' hyperparameters by cross-validation on the intra-patient training split only."""
+"""Choose the XGBoost stages' hyperparameters by cross-validation on a protocol's training beats only."""
 from __future__ import annotations
 
 import time
@@ -6,11 +6,11 @@ from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold, cross_validate
+from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_validate
 
-from pipeline.dataset import FEATURES, intra_patient_split
-from pipeline.features import beat_features
-from pipeline.models import NORMAL, Params, XGBParams, make_binary, make_multiclass
+from pipeline.dataset import inter_patient_split, intra_patient_split
+from pipeline.models import Params, XGBParams, make_binary, make_multiclass
+from pipeline.vocabulary import FEATURES, NORMAL
 
 # A small grid: the machine this ships on has two cores, and the cascade must
 # predict at least 100,000 beats/s on them. Measured (bench/RESULTS.md), that
@@ -38,30 +38,41 @@ REFERENCE = {
 }
 
 
-def tune(table: pd.DataFrame, p: Params, folds: int = 2, progress=None) -> dict:
-    """Cross-validated score of every candidate for each stage; the training split only."""
-    train, _ = intra_patient_split(table)
-    X = beat_features(table[FEATURES].to_numpy(np.float32)[train])
+def tune(table: pd.DataFrame, p: Params, protocol: str = "intra", folds: int = 2, progress=None) -> dict:
+    """Cross-validated score of every candidate for each stage, on the protocol's training beats only.
+
+    intra: stratified folds of the intra-patient training split. inter: folds of DS1 grouped
+    by record, so a record is never in both halves of a fold and no DS2 beat is seen.
+    """
+    train, _ = (intra_patient_split if protocol == "intra" else inter_patient_split)(table)
+    X = table[FEATURES].to_numpy(np.float32)[train]
     y = table["label"].to_numpy(np.int64)[train]
     abnormal = y != NORMAL
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=p.seed)
-    results = {"folds": folds, "binary": [], "multiclass": []}
-    for stage, make, X_stage, y_stage, scoring in (
-        ("binary", make_binary, X, abnormal.astype(int), "f1"),
-        ("multiclass", make_multiclass, X[abnormal], y[abnormal] - 1, "f1_macro"),
+    if protocol == "inter":
+        groups = table["record"].astype(str).to_numpy()[train]
+        folds_of = lambda X_stage, y_stage, g: list(GroupKFold(n_splits=folds).split(X_stage, y_stage, g))  # noqa: E731
+    else:
+        groups = np.zeros(len(y))
+        folds_of = lambda X_stage, y_stage, g: list(  # noqa: E731
+            StratifiedKFold(n_splits=folds, shuffle=True, random_state=p.seed).split(X_stage, y_stage))
+    results = {"protocol": protocol, "folds": folds, "binary": [], "multiclass": []}
+    for stage, make, X_stage, y_stage, g, scoring in (
+        ("binary", make_binary, X, abnormal.astype(int), groups, "f1"),
+        ("multiclass", make_multiclass, X[abnormal], y[abnormal] - 1, groups[abnormal], "f1_macro"),
     ):
+        cv = folds_of(X_stage, y_stage, g)
         references = REFERENCE.get(stage, ())
         for candidate in (*CANDIDATES[stage], *references):
             started = time.perf_counter()
             cv_results = cross_validate(make(replace(p, **{stage: candidate})), X_stage, y_stage, cv=cv, scoring=scoring)
             scores = cv_results["test_score"]
-            # score_time covers computing the held-out fold's predictions: a rough speed of the fitted stage.
+            # score_time covers the held-out fold's features and predictions: a rough speed of the fitted stage.
             scored_per_s = len(y_stage) / cv_results["score_time"].sum()
             results[stage].append({"params": asdict(candidate), "scoring": scoring, "reference": candidate in references,
                                    "mean": float(scores.mean()), "std": float(scores.std()),
                                    "scored_beats_per_s": round(float(scored_per_s))})
             if progress:
-                progress(f"{stage} {asdict(candidate)}: {scoring} {scores.mean():.4f} +/- {scores.std():.4f}, "
+                progress(f"[{protocol}] {stage} {asdict(candidate)}: {scoring} {scores.mean():.4f} +/- {scores.std():.4f}, "
                          f"held-out beats scored at {scored_per_s:,.0f}/s ({time.perf_counter() - started:.0f} s)")
     for stage in ("binary", "multiclass"):
         eligible = [r for r in results[stage] if not r["reference"]]

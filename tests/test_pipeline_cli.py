@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,9 @@ from sklearn.metrics import confusion_matrix
 
 from pipeline.bundle import load_bundle
 from pipeline.cli import main
-from pipeline.dataset import CLASSES, FEATURES, intra_patient_split, read_table, write_table
+from pipeline.dataset import intra_patient_split, read_table, write_table
 from pipeline.validate import read_beats_csv
+from pipeline.vocabulary import CLASSES, FEATURES
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_MITDB = REPO / "tests" / "fixtures" / "mitdb"
@@ -99,7 +101,12 @@ def test_cli_predict_out_dir(tmp_path, capsys, write_csv, test_beats, fixture_bu
     source = write_csv(tmp_path / "beats.csv", X[:3])
     out = tmp_path / "results" / "pred.csv"
     code = main(["predict", str(source), "--models", str(fixture_bundle_dir), "--out", str(out)])
-    assert (code == 0 and len(pd.read_csv(out)) == 3) or (code == 2 and capsys.readouterr().err.startswith("error: "))
+    assert code == 0 and len(pd.read_csv(out)) == 3  # the missing folder is created
+    capsys.readouterr()
+    # --out naming an existing folder is a user's slip: one sentence, exit 2.
+    code = main(["predict", str(source), "--models", str(fixture_bundle_dir), "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a folder" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_sample(tmp_path, fixture_table):
@@ -134,7 +141,7 @@ def test_cli_sample(tmp_path, fixture_table):
 
 def test_cli_build_dataset(tmp_path, fixture_table):
     out = tmp_path / "beats.parquet"
-    assert main(["build-dataset", "--mitdb-dir", str(FIXTURE_MITDB), "--out", str(out)]) == 0
+    assert main(["build-dataset", "--mitdb-dir", str(REPO / "tests" / "fixtures" / "mitdb"), "--out", str(out)]) == 0
     pd.testing.assert_frame_equal(read_table(out), fixture_table)
 
 
@@ -154,3 +161,17 @@ def test_cli_help(capsys):
         main(["predict", "--help"])
     out = capsys.readouterr().out
     assert "--model" in out and "--max-rows" in out and "--out" in out
+
+
+def test_cli_evaluate(tmp_path, capsys, fixture_bundle_dir, fixture_training):
+    """`evaluate` re-measures a saved bundle without training: the same figures as the report it was saved with."""
+    _, report, _ = fixture_training
+    out = tmp_path / "metrics.json"
+    code = main(["evaluate", "--mitdb-dir", str(REPO / "tests" / "fixtures" / "mitdb"), "--models", str(fixture_bundle_dir), "--out", str(out)])
+    assert code == 0
+    measured = json.loads(out.read_text())["models"]
+    for name in ("logreg", "cascade", "binary", "multiclass"):
+        reported = report.protocols["intra"].models[name]
+        assert measured[name]["confusion_matrix"] == reported.confusion_matrix
+        assert measured[name]["accuracy"] == pytest.approx(reported.accuracy)
+    assert "cascade: accuracy" in capsys.readouterr().err

@@ -10,10 +10,8 @@ import pytest
 import wfdb
 
 from pipeline.dataset import (
-    AAMI,
     DS1,
     DS2,
-    FEATURES,
     PACED,
     DatasetError,
     beats_from_signal,
@@ -23,6 +21,7 @@ from pipeline.dataset import (
     intra_patient_split,
     read_kaggle_dir,
 )
+from pipeline.vocabulary import AAMI, FEATURES
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FIXTURE_MITDB = FIXTURES / "mitdb"

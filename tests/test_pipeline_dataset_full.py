@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.dataset import FEATURES, class_counts, intra_patient_split
+from pipeline.dataset import intra_patient_split
+from pipeline.vocabulary import FEATURES, class_counts
 
 pytestmark = pytest.mark.full_data
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.pipeline import Pipeline
 from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
@@ -18,12 +19,13 @@ from sklearn.metrics import (
 )
 
 from pipeline.bundle import BundleError, load_bundle
-from pipeline.dataset import CLASSES, FEATURES, class_counts, intra_patient_split
+from pipeline.dataset import intra_patient_split
 from pipeline.evaluate import binary_metrics, multiclass_metrics
 from pipeline.features import CHUNK, FEATURE_NAMES, beat_features
-from pipeline.models import Params, XGBParams, choose_threshold, decide, make_binary, make_multiclass
+from pipeline.models import Cascade, Params, XGBParams, decide, make_binary, make_cascade, make_multiclass
 from pipeline.predict import predict_table
-from pipeline.validate import Beats, read_beats_csv
+from pipeline.validate import read_beats_csv
+from pipeline.vocabulary import CLASSES, FEATURES, Beats, class_counts
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -120,47 +122,59 @@ class RowCounter(ClassifierMixin, BaseEstimator):
 
 @pytest.mark.parametrize("stage", ["binary", "multiclass"])
 def test_mod_smote_fit_only(stage, small_params, split):
-    """Resampling happens when fitting and never when predicting."""
+    """Resampling happens when fitting and never when predicting; the feature step runs inside the pipeline."""
     X_train, y_train, X_test, _ = split
-    features = beat_features(X_train)
     if stage == "binary":
-        pipeline, target = make_binary(small_params), (y_train != 0).astype(int)
+        pipeline, X_fit, target = make_binary(small_params), X_train, (y_train != 0).astype(int)
     else:
         abnormal = y_train != 0
-        features, target = features[abnormal], y_train[abnormal] - 1
-        pipeline = make_multiclass(small_params, smallest_class=int(np.bincount(target).min()))
+        pipeline, X_fit, target = make_multiclass(small_params), X_train[abnormal], y_train[abnormal] - 1
     pipeline.set_params(xgb=RowCounter())
-    pipeline.fit(features, target)
+    pipeline.fit(X_fit, target)
     counter = pipeline[-1]
+    features = beat_features(X_fit)
     assert len(counter.fit_X_) > len(features)  # SMOTE added synthetic beats for the booster
     counts = np.bincount(counter.fit_y_)
     assert counts.min() > np.bincount(target).min()
-    # The original beats are all there, unchanged.
+    # The original beats are all there, as features, unchanged.
     np.testing.assert_array_equal(counter.fit_X_[:len(features)], features)
 
-    test_features = beat_features(X_test)
-    if stage == "multiclass":
-        test_features = test_features[:17]
-    pipeline.predict_proba(test_features)
-    np.testing.assert_array_equal(counter.predict_X_, test_features)
+    test_beats = X_test if stage == "binary" else X_test[:17]
+    pipeline.predict_proba(test_beats)
+    np.testing.assert_array_equal(counter.predict_X_, beat_features(test_beats))
 
 
-@pytest.mark.parametrize("stage", ["binary", "multiclass"])
+@pytest.mark.parametrize("stage", ["binary_", "multiclass_"])
 def test_mod_smote_predict_passthrough(stage, served, split):
-    """The trained pipeline predicts exactly what its booster predicts on the same rows: no resampling."""
+    """The trained pipeline predicts exactly what its booster predicts on the same beats: no resampling."""
     _, _, X, _ = split
-    features = beat_features(X)
-    pipeline = served[stage]
-    np.testing.assert_array_equal(pipeline.predict_proba(features), pipeline[-1].predict_proba(features))
-    assert pipeline.predict_proba(features).shape[0] == len(X)
+    pipeline = getattr(served["cascade"], stage)
+    np.testing.assert_array_equal(pipeline.predict_proba(X), pipeline[-1].predict_proba(beat_features(X)))
+    assert pipeline.predict_proba(X).shape[0] == len(X)
 
 
-def test_mod_smote_ratio_small(split):
+@pytest.mark.parametrize("ratio", [0.5, 1.0, 2.0])
+def test_mod_smote_ratio(ratio, split):
+    """The binary stage's SMOTE brings abnormal beats to `ratio` x the normal ones, and never removes any."""
     X_train, y_train, _, _ = split
-    pipeline = make_binary(Params())
+    pipeline = make_binary(Params(binary_smote_ratio=ratio))
     pipeline.set_params(xgb=RowCounter())
-    pipeline.fit(beat_features(X_train), (y_train != 0).astype(int))
-    assert len(pipeline[-1].fit_X_) >= len(X_train)
+    abnormal = (y_train != 0).astype(int)
+    pipeline.fit(X_train, abnormal)
+    normal_n, abnormal_n = np.bincount(abnormal)
+    expected = max(int(ratio * normal_n), abnormal_n)
+    np.testing.assert_array_equal(np.bincount(pipeline[-1].fit_y_), [normal_n, expected])
+
+
+def test_mod_smote_tiny_class():
+    """A CV fold of DS1 can hold 2 Q beats: SMOTE uses fewer neighbours instead of stopping."""
+    from pipeline.models import make_smote
+
+    rng = np.random.default_rng(0)
+    X = rng.random((100, 4))
+    y = np.array([0] * 90 + [1] * 8 + [2] * 2)
+    _, resampled = make_smote(Params()).fit_resample(X, y)
+    np.testing.assert_array_equal(np.bincount(resampled), [90, 90, 90])
 
 
 # ---------------------------------------------------------------- the cascade
@@ -174,10 +188,10 @@ def test_mod_cascade_proba(source, served, loaded, split):
     assert proba.shape == (len(X), 5)
     assert np.all(proba >= 0) and np.all(proba <= 1)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-6)
-    # From the two stages, independently of the cascade's own arithmetic.
+    # From the two boosters on features computed here, independently of the cascade's own arithmetic.
     features = beat_features(X)
-    p_abnormal = cascade.binary.predict_proba(features)[:, 1]
-    p_given = cascade.multiclass.predict_proba(features)
+    p_abnormal = cascade.binary_booster.predict_proba(features)[:, 1]
+    p_given = cascade.multiclass_booster.predict_proba(features)
     np.testing.assert_allclose(proba[:, 0], 1 - p_abnormal, rtol=0, atol=1e-6)
     np.testing.assert_allclose(proba[:, 1:], p_abnormal[:, None] * p_given, rtol=0, atol=1e-6)
 
@@ -188,11 +202,93 @@ def test_mod_cascade_predict(source, served, loaded, split):
     _, _, X, _ = split
     proba = cascade.predict_proba(X)
     predicted = cascade.predict(X)
-    np.testing.assert_array_equal(predicted, decide(proba, cascade.threshold))
-    abnormal = (1 - proba[:, 0]) >= cascade.threshold
+    np.testing.assert_array_equal(predicted, decide(proba, cascade.threshold_))
+    abnormal = (1 - proba[:, 0]) >= cascade.threshold_
     assert np.all(predicted[~abnormal] == 0)
     np.testing.assert_array_equal(predicted[abnormal], 1 + np.argmax(proba[abnormal, 1:], axis=1))
     assert set(np.unique(predicted)) <= {0, 1, 2, 3, 4} and len(np.unique(predicted)) >= 4
+
+
+def test_mod_cascade_is_estimator(small_params, split):
+    """clone, check_is_fitted and cross_val_score take the cascade like any scikit-learn classifier."""
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.utils.validation import check_is_fitted
+
+    X_train, y_train, X_test, y_test = split
+    cascade = make_cascade(small_params)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(cascade)
+    twin = clone(cascade)
+    assert twin.get_params()["threshold"] == "cv" and twin is not cascade
+    fitted = twin.fit(X_train, y_train)
+    check_is_fitted(fitted)
+    assert 0.1 <= fitted.threshold_ <= 0.9
+    assert not hasattr(cascade, "binary_")  # fitting the clone left the original unfitted
+    folds = StratifiedKFold(n_splits=2, shuffle=True, random_state=0)  # the fixture is ordered by record
+    scores = cross_val_score(make_cascade(small_params), X_train, y_train, cv=folds, scoring="accuracy")
+    assert len(scores) == 2 and np.all(scores > 0.6)
+    assert fitted.score(X_test, y_test) > 0.6
+
+
+class ScoreColumn(ClassifierMixin, BaseEstimator):
+    """A binary stage whose P(abnormal) is column 0 of X; records which groups (column 1) each fit saw."""
+
+    seen = []
+
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        ScoreColumn.seen.append(set(np.asarray(X)[:, 1].astype(int)))
+        return self
+
+    def predict_proba(self, X):
+        X = np.asarray(X)
+        ScoreColumn.seen.append(("predict", set(X[:, 1].astype(int))))
+        return np.column_stack([1 - X[:, 0], X[:, 0]])
+
+
+def _threshold_data(rng):
+    """Normal scores in [0, 0.6] plus three at 0.61, abnormal ones in [0.66, 0.99]: 0.65 is the best-F1 cut."""
+    normal = rng.uniform(0.0, 0.6, 300)
+    normal[:3] = 0.61
+    abnormal = rng.uniform(0.66, 0.99, 60)
+    y = np.concatenate([np.zeros(300, int), rng.integers(1, 5, 60)])
+    return np.concatenate([normal, abnormal]), y
+
+
+def test_mod_threshold_best_f1():
+    """fit() chooses the grid point with the best abnormal-class F1 across folds, not the default 0.5."""
+    rng = np.random.default_rng(0)
+    score, y = _threshold_data(rng)
+    X = np.column_stack([score, np.zeros(len(y))])
+    grid = tuple(np.round(np.arange(0.1, 0.91, 0.05), 2))
+    multiclass = make_multiclass(Params(multiclass=XGBParams(n_estimators=2, max_depth=1)))
+    cascade = Cascade(ScoreColumn(), Pipeline([("xgb", multiclass[-1])]), threshold="cv", threshold_grid=grid,
+                      cv=2, random_state=0).fit(X, y)
+    assert cascade.threshold_ == pytest.approx(0.65)
+    shifted = np.column_stack([np.clip(score - 0.2, 0, 1), np.zeros(len(y))])
+    assert Cascade(ScoreColumn(), Pipeline([("xgb", multiclass[-1])]), threshold="cv", threshold_grid=grid,
+                   cv=2, random_state=0).fit(shifted, y).threshold_ == pytest.approx(0.45)
+
+
+def test_mod_threshold_grouped():
+    """With groups, no fold's binary stage is scored on a record it was fitted on (fails if groups are dropped)."""
+    rng = np.random.default_rng(1)
+    score, y = _threshold_data(rng)
+    groups = np.arange(len(y)) % 6  # every record holds normal and abnormal beats
+    X = np.column_stack([score, groups])
+    multiclass = make_multiclass(Params(multiclass=XGBParams(n_estimators=2, max_depth=1)))
+    ScoreColumn.seen = []
+    Cascade(ScoreColumn(), Pipeline([("xgb", multiclass[-1])]), threshold="cv", threshold_grid=(0.3, 0.5, 0.7),
+            cv=3, random_state=0).fit(X, y, groups=groups)
+    # Each CV fit (on some records) is followed by the scoring of its held-out fold; the final refit sees all.
+    folds = [(fitted, scored[1]) for fitted, scored in zip(ScoreColumn.seen, ScoreColumn.seen[1:])
+             if not isinstance(fitted, tuple) and isinstance(scored, tuple)]
+    assert len(folds) == 3
+    for fitted_on, scored_on in folds:
+        assert fitted_on and scored_on and not (fitted_on & scored_on)
+    assert set().union(*(scored for _, scored in folds)) == set(range(6))
 
 
 def test_mod_bundle_roundtrip(served, loaded, split):
@@ -201,7 +297,7 @@ def test_mod_bundle_roundtrip(served, loaded, split):
     np.testing.assert_allclose(loaded.models["cascade"].predict_proba(X), served["cascade"].predict_proba(X),
                                rtol=0, atol=1e-6)
     np.testing.assert_array_equal(loaded.models["cascade"].predict(X), served["cascade"].predict(X))
-    assert loaded.models["cascade"].threshold == served["cascade"].threshold
+    assert loaded.models["cascade"].threshold_ == served["cascade"].threshold_
 
 
 def test_mod_decide():
@@ -216,38 +312,6 @@ def test_mod_decide():
     np.testing.assert_array_equal(decide(proba, 0.65), [0, 0, 0, 0])
 
 
-def test_mod_threshold_best_f1():
-    """The grid point with the best abnormal-class F1 on out-of-fold values, not the default 0.5."""
-    rng = np.random.default_rng(0)
-    normal = rng.uniform(0.0, 0.6, 300)
-    normal[:3] = 0.61  # three normals just above 0.6
-    abnormal = rng.uniform(0.66, 0.99, 60)
-    y = np.concatenate([np.zeros(300, int), rng.integers(1, 5, 60)])
-    p = np.concatenate([normal, abnormal])
-    grid = tuple(np.round(np.arange(0.1, 0.91, 0.05), 2))
-    assert choose_threshold(y, p, grid) == pytest.approx(0.65)
-    # Shifting every probability moves the choice with it.
-    assert choose_threshold(y, np.clip(p - 0.2, 0, 1), grid) == pytest.approx(0.45)
-
-
-def test_mod_threshold_training_only(fixture_training, small_params, split):
-    """Recomputed from the training split alone, the threshold is the one the bundle carries."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    served, report, directory = fixture_training
-    X_train, y_train, _, _ = split
-    features = beat_features(X_train)
-    abnormal = (y_train != 0).astype(int)
-    folds = StratifiedKFold(n_splits=small_params.threshold_cv_folds, shuffle=True, random_state=small_params.seed)
-    p_oof = cross_val_predict(make_binary(small_params), features, abnormal, cv=list(folds.split(features, abnormal)),
-                              method="predict_proba")[:, 1]
-    expected = choose_threshold(y_train, p_oof, small_params.threshold_grid)
-    manifest = json.loads((directory / "manifest.json").read_text())
-    assert served["cascade"].threshold == expected
-    assert report["protocols"]["intra"]["threshold"] == expected
-    assert manifest["cascade_threshold"] == expected
-
-
 # ---------------------------------------------------------------- report and manifest
 
 
@@ -255,42 +319,74 @@ def test_mod_report_honest(fixture_training, split, fixture_table):
     """The report's intra-patient figures are the served models' figures on the test split."""
     served, report, _ = fixture_training
     _, y_train, X_test, y_test = split
-    intra = report["protocols"]["intra"]
-    assert intra["splits"] == {"train": class_counts(y_train), "test": class_counts(y_test)}
-    cascade = intra["models"]["cascade"]
-    assert cascade["confusion_matrix"] == confusion_matrix(y_test, served["cascade"].predict(X_test),
-                                                           labels=range(5)).tolist()
-    assert cascade["accuracy"] == pytest.approx(accuracy_score(y_test, served["cascade"].predict(X_test)))
-    logreg = intra["models"]["logreg"]
-    assert logreg["accuracy"] == pytest.approx(accuracy_score(y_test, served["logreg"].predict(X_test)))
-    binary = intra["models"]["binary"]
-    p_abnormal = served["binary"].predict_proba(beat_features(X_test))[:, 1]
-    assert binary["roc_auc"] == pytest.approx(roc_auc_score(y_test != 0, p_abnormal))
-    assert intra["models"]["multiclass"]["n"] == int(np.sum(y_test != 0))
-    inter = report["protocols"]["inter"]
-    assert inter["available"] is True
+    intra = report.protocols["intra"]
+    assert intra.splits == {"train": class_counts(y_train), "test": class_counts(y_test)}
+    assert intra.threshold == served["cascade"].threshold_
+    cascade = intra.models["cascade"]
+    assert cascade.confusion_matrix == confusion_matrix(y_test, served["cascade"].predict(X_test),
+                                                        labels=range(5)).tolist()
+    assert cascade.accuracy == pytest.approx(accuracy_score(y_test, served["cascade"].predict(X_test)))
+    logreg = intra.models["logreg"]
+    assert logreg.accuracy == pytest.approx(accuracy_score(y_test, served["logreg"].predict(X_test)))
+    binary = intra.models["binary"]
+    p_abnormal = served["cascade"].binary_.predict_proba(X_test)[:, 1]
+    assert binary.roc_auc == pytest.approx(roc_auc_score(y_test != 0, p_abnormal))
+    assert intra.models["multiclass"].n == int(np.sum(y_test != 0))
+    inter = report.protocols["inter"]
+    assert inter.available is True and "DS1" in inter.tuned_on and "DS2" in inter.tested_on
     ds2 = fixture_table["record"] == "232"
-    assert inter["splits"]["test"] == class_counts(fixture_table["label"][ds2])
-    assert report["dataset"]["rows"] == len(fixture_table)
+    assert inter.splits["test"] == class_counts(fixture_table["label"][ds2])
+    assert report.dataset["rows"] == len(fixture_table)
+
+
+def test_mod_report_versioned(fixture_bundle_dir):
+    """report.json carries its version; another version is refused with a sentence, not a KeyError later."""
+    from pipeline.report import REPORT_VERSION, Report, ReportError
+
+    raw = json.loads((fixture_bundle_dir / "report.json").read_text())
+    assert raw["version"] == REPORT_VERSION
+    assert Report.from_dict(raw).to_dict() == raw
+    with pytest.raises(ReportError, match="version 1"):
+        Report.from_dict({**raw, "version": 1})
+    broken = {**raw}
+    del broken["protocols"]
+    with pytest.raises(ReportError, match="incomplete"):
+        Report.from_dict(broken)
 
 
 def test_mod_manifest(fixture_training, fixture_table, small_params):
     _, _, directory = fixture_training
     manifest = json.loads((directory / "manifest.json").read_text())
-    assert set(manifest["files"]) == {"logreg.joblib", "binary.ubj", "multiclass.ubj", "report.json"}
+    assert set(manifest["files"]) == {"logreg.skops", "cascade_binary.ubj", "cascade_multiclass.ubj",
+                                      "rhythm_binary.ubj", "rhythm_multiclass.ubj",
+                                      "report.json", "check.npz"}
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((directory / name).read_bytes()).hexdigest() == digest
     assert manifest["dataset"]["rows"] == len(fixture_table)
     assert manifest["dataset"]["class_counts"] == class_counts(fixture_table["label"])
-    assert manifest["params"] == json.loads(json.dumps(small_params.to_dict()))
-    assert {"scikit-learn", "xgboost-cpu", "numpy"} <= set(manifest["libraries"])
-    assert not (directory / "binary.ubj").read_bytes().startswith(b"\x80")  # UBJ, not a pickle
+    assert {"scikit-learn", "xgboost", "numpy", "skops"} <= set(manifest["libraries"])
+    assert manifest["models"]["cascade"]["booster_features"] == len(FEATURE_NAMES)
+    for name in manifest["files"]:
+        assert not (directory / name).read_bytes().startswith(b"\x80")  # no pickle anywhere
 
 
 # ---------------------------------------------------------------- the bundle refuses what it cannot vouch for
 
+BUNDLE_FILES = ["cascade_binary.ubj", "cascade_multiclass.ubj", "logreg.skops", "report.json", "check.npz"]
 
-@pytest.mark.parametrize("name", ["binary.ubj", "multiclass.ubj", "logreg.joblib", "report.json"])
+
+def _edit_manifest(directory, edit):
+    manifest = json.loads((directory / "manifest.json").read_text())
+    edit(manifest)
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _rehash(directory, name):
+    """What an attacker who can write the models folder does after swapping a file."""
+    _edit_manifest(directory, lambda m: m["files"].__setitem__(name, hashlib.sha256((directory / name).read_bytes()).hexdigest()))
+
+
+@pytest.mark.parametrize("name", BUNDLE_FILES)
 def test_mod_bundle_tampered(name, bundle_copy):
     load_bundle(bundle_copy)  # intact, it loads
     with open(bundle_copy / name, "ab") as f:
@@ -300,27 +396,71 @@ def test_mod_bundle_tampered(name, bundle_copy):
     assert name in str(error.value) and "SHA-256" in str(error.value)
 
 
-def test_mod_bundle_missing_file(bundle_copy):
-    (bundle_copy / "multiclass.ubj").unlink()
+def test_mod_bundle_pickle_never_runs(bundle_copy, tmp_path):
+    """A pickle swapped in for the LR file, with its hash rewritten, is refused and its code never runs."""
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    (bundle_copy / "logreg.skops").write_bytes(pickle.dumps(Payload()))
+    _rehash(bundle_copy, "logreg.skops")
     with pytest.raises(BundleError) as error:
         load_bundle(bundle_copy)
-    assert "multiclass.ubj" in str(error.value)
+    assert "could not be loaded" in str(error.value)
+    assert not marker.exists()
+
+
+def test_mod_bundle_untrusted_type(bundle_copy):
+    """A skops file holding a type outside scikit-learn and NumPy is refused (skops' default trust)."""
+    import collections
+
+    import skops.io
+
+    skops.io.dump(collections.Counter(a=1), bundle_copy / "logreg.skops")
+    _rehash(bundle_copy, "logreg.skops")
+    with pytest.raises(BundleError, match="could not be loaded"):
+        load_bundle(bundle_copy)
+
+
+def test_mod_bundle_features_changed(bundle_copy, monkeypatch):
+    """A change in pipeline/features.py that alters what the boosters see, same feature count, is caught on load."""
+    import pipeline.features as features
+
+    load_bundle(bundle_copy)
+    original = features._rhythm
+    monkeypatch.setattr(features, "_rhythm", lambda X: original(X) * 1.01)
+    with pytest.raises(BundleError) as error:
+        load_bundle(bundle_copy)
+    assert "'cascade'" in str(error.value) and "retrain" in str(error.value)
+
+
+def test_mod_bundle_missing_file(bundle_copy):
+    (bundle_copy / "cascade_multiclass.ubj").unlink()
+    with pytest.raises(BundleError) as error:
+        load_bundle(bundle_copy)
+    assert "cascade_multiclass.ubj" in str(error.value)
 
 
 def test_mod_bundle_library_version(bundle_copy):
-    manifest = json.loads((bundle_copy / "manifest.json").read_text())
-    manifest["libraries"]["xgboost-cpu"] = "0.0.1"
-    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(BundleError) as error:
-        load_bundle(bundle_copy)
-    assert "xgboost-cpu 0.0.1" in str(error.value) and "requirements.txt" in str(error.value)
+    """Other library versions alone are a warning: the check beats decide whether the models still hold."""
+    _edit_manifest(bundle_copy, lambda m: m["libraries"].__setitem__("xgboost", "0.0.1"))
+    bundle = load_bundle(bundle_copy)
+    assert any("xgboost 0.0.1" in w for w in bundle.warnings)
+    assert not load_bundle_warnings_for_intact(bundle_copy)
+
+
+def load_bundle_warnings_for_intact(directory):
+    _edit_manifest(directory, lambda m: m["libraries"].__setitem__("xgboost", __import__("xgboost").__version__))
+    return load_bundle(directory).warnings
 
 
 def test_mod_bundle_feature_mismatch(bundle_copy):
     """Boosters trained on another feature layout are refused before they predict nonsense."""
-    manifest = json.loads((bundle_copy / "manifest.json").read_text())
-    manifest["booster_features"] = 195
-    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    _edit_manifest(bundle_copy, lambda m: m["models"]["cascade"].__setitem__("booster_features", 195))
     with pytest.raises(BundleError) as error:
         load_bundle(bundle_copy)
     assert "195" in str(error.value) and "retrain" in str(error.value)
@@ -344,18 +484,26 @@ def test_mod_bundle_bad_manifest(bundle_copy):
 
 
 def test_mod_bundle_unlisted_file(bundle_copy):
-    manifest = json.loads((bundle_copy / "manifest.json").read_text())
-    del manifest["files"]["binary.ubj"]
-    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    _edit_manifest(bundle_copy, lambda m: m["files"].pop("cascade_binary.ubj"))
     with pytest.raises(BundleError) as error:
         load_bundle(bundle_copy)
-    assert "binary.ubj" in str(error.value)
+    assert "cascade_binary.ubj" in str(error.value)
+
+
+def test_mod_bundle_path_outside(bundle_copy, tmp_path):
+    """A manifest cannot make the loader read a file outside the bundle folder."""
+    outside = tmp_path / "secret.txt"
+    outside.write_text("x")
+    _edit_manifest(bundle_copy, lambda m: m["files"].__setitem__("../secret.txt", hashlib.sha256(b"x").hexdigest()))
+    with pytest.raises(BundleError, match="missing"):
+        load_bundle(bundle_copy)
 
 
 # ---------------------------------------------------------------- the committed bundle
 
 
 def test_mod_committed_bundle():
+    """The committed bundle loads (its check beats pass) and classifies the committed sample as well as it did."""
     models = REPO / "models"
     sample = REPO / "assets" / "random_test_sample.csv"
     if not (models / "manifest.json").is_file():
@@ -363,11 +511,11 @@ def test_mod_committed_bundle():
     bundle = load_bundle(models)
     beats = read_beats_csv(sample)
     assert beats.y is not None and len(np.unique(beats.y)) == 5
-    chance = np.bincount(beats.y).max() / len(beats.y)
-    for model, floor in (("cascade", 0.7), ("logreg", 0.4)):
+    # Measured when the bundle was trained: the cascade gets 49 of the 50 beats right, LR 41.
+    for model, floor in (("cascade", 0.96), ("logreg", 0.78)):
         table = predict_table(bundle, beats, model)
         accuracy = np.mean(table["predicted_label"].to_numpy() == beats.y)
-        assert accuracy >= max(floor, 2 * chance), f"{model}: accuracy {accuracy:.2f} on the committed sample"
+        assert accuracy >= floor, f"{model}: accuracy {accuracy:.2f} on the committed sample"
 
 
 # ---------------------------------------------------------------- metrics against scikit-learn
@@ -428,25 +576,28 @@ def test_mod_train_kaggle_no_inter(monkeypatch, fixture_table, small_params):
     kaggle = fixture_table.drop(columns=["record", "sample", "symbol"])
     kaggle.insert(0, "split", np.where(np.arange(len(kaggle)) % 5 == 0, "test", "train"))
     protocols = []
+    real = train.run_protocol
 
-    def fake_protocol(name, table, split, p, progress=None):
+    def intra_only(name, table, p, progress=None):
         protocols.append(name)
-        split(table)  # the real split must accept the table
-        return {"cascade": None}, {"available": True}
+        return real(name, table, p, progress)
 
-    monkeypatch.setattr(train, "run_protocol", fake_protocol)
-    served, report = train.train_all(kaggle, small_params, "kaggle")
+    monkeypatch.setattr(train, "run_protocol", intra_only)
+    with __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore")
+        _, report = train.train_all(kaggle, {"intra": small_params, "inter": small_params}, "kaggle")
     assert protocols == ["intra"]
-    inter = report["protocols"]["inter"]
-    assert inter["available"] is False and "record" in inter["reason"]
+    inter = report.protocols["inter"]
+    assert inter.available is False and "record" in inter.reason
+    assert report.protocols["intra"].splits["test"] == class_counts(kaggle["label"][kaggle["split"] == "test"])
     # Templates come from Kaggle's own training rows only.
     is_train = kaggle["split"].to_numpy() == "train"
     X = kaggle[FEATURES].to_numpy(np.float32)
     y = kaggle["label"].to_numpy()
     for label, name in enumerate(CLASSES):
         expected = X[is_train & (y == label)].mean(axis=0)
-        np.testing.assert_allclose(report["templates"][name]["mean"], expected, atol=1e-5)
-        assert report["templates"][name]["n"] == int(np.sum(is_train & (y == label)))
+        np.testing.assert_allclose(report.templates[name]["mean"], expected, atol=1e-5)
+        assert report.templates[name]["n"] == int(np.sum(is_train & (y == label)))
 
 
 def test_mod_features_per_row(split):

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from pipeline.dataset import CLASS_NAMES, CLASSES
+from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
 CLASS_COLOURS = {"N": "#2c7fb8", "S": "#f28e2b", "V": "#d62728", "F": "#8e44ad", "Q": "#2ca02c"}
 MODEL_COLOURS = ["#2c3e50", "#18bc9c", "#3498db", "#e67e22"]

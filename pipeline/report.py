@@ -1,0 +1,88 @@
+"""The training report (models/report.json) as typed, versioned objects: what every figure is and what it was tuned and tested on."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+REPORT_VERSION = 2
+
+
+class ReportError(ValueError):
+    """report.json is not a report this code can read; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ClassMetrics:
+    precision: float  # +P
+    recall: float  # Se
+    f1: float
+    support: int
+    fpr: float
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """One model on one test set: accuracy, macro-F1, confusion matrix (rows true, columns predicted), per class."""
+
+    labels: list[str]
+    n: int
+    accuracy: float
+    macro_f1: float
+    confusion_matrix: list[list[int]]
+    per_class: dict[str, ClassMetrics]
+    roc_auc: float | None = None  # binary stage only
+    threshold: float | None = None  # binary stage only
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Metrics:
+        return cls(**{**_known(cls, d), "per_class": {k: ClassMetrics(**v) for k, v in d["per_class"].items()}})
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One evaluation protocol: what was trained, tuned and tested on what, and every model's metrics."""
+
+    title: str
+    available: bool
+    reason: str = ""  # why not available
+    trained_on: str = ""
+    tuned_on: str = ""
+    tested_on: str = ""
+    splits: dict[str, dict[str, int]] = field(default_factory=dict)
+    threshold: float | None = None
+    models: dict[str, Metrics] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Protocol:
+        return cls(**{**_known(cls, d), "models": {k: Metrics.from_dict(v) for k, v in d.get("models", {}).items()}})
+
+
+@dataclass(frozen=True)
+class Report:
+    version: int
+    created: str
+    classes: list[str]
+    params: dict
+    dataset: dict
+    templates: dict[str, dict]
+    protocols: dict[str, Protocol]
+    recordings: dict = field(default_factory=dict)  # beat detection and the rhythm-aware cascade on records
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Report:
+        if not isinstance(d, dict) or d.get("version") != REPORT_VERSION:
+            found = d.get("version", "none") if isinstance(d, dict) else "none"
+            raise ReportError(f"report.json has version {found}, this code reads version {REPORT_VERSION}: "
+                              "retrain the bundle (python -m pipeline train) or evaluate it again (python -m pipeline evaluate).")
+        try:
+            return cls(**{**_known(cls, d), "protocols": {k: Protocol.from_dict(v) for k, v in d["protocols"].items()}})
+        except (KeyError, TypeError) as exc:
+            raise ReportError(f"report.json is incomplete ({exc}): retrain the bundle.") from None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _known(cls, d: dict) -> dict:
+    """The fields of cls found in d; a missing required field raises TypeError in the constructor."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
