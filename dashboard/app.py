@@ -51,7 +51,7 @@ def navbar() -> dbc.Navbar:
                     href=app.get_relative_path("/"),
                 ),
                 # On a phone the links fold behind a toggler instead of stacking four rows high.
-                dbc.NavbarToggler(id="navbar-toggler", **{"aria-label": "Show or hide the pages"}),
+                dbc.NavbarToggler(id="navbar-toggler"),  # labelled "Toggle navigation" by dbc
                 dbc.Collapse(dbc.Nav(links, navbar=True, className="ms-auto"), id="navbar-collapse", navbar=True),
             ]
         ),

@@ -37,15 +37,21 @@ COMPARED = ("logreg", "multiclass", "cascade")
 FEW_BEATS = 100  # a class with fewer test or training beats than this gets a note: its figures are noise
 
 
-def macro_f1_without(metrics: dict, left_out: str) -> float:
-    scores = [m["f1"] for cls, m in metrics["per_class"].items() if cls != left_out]
+def macro_f1_without(metrics: dict, left_out: list[str]) -> float:
+    scores = [m["f1"] for cls, m in metrics["per_class"].items() if cls not in left_out]
     return sum(scores) / len(scores)
 
 
-def end_to_end_card(key: str, metrics: dict) -> dbc.Col:
+def rare_classes(protocol: dict) -> list[str]:
+    """Classes with so few training or test beats that their figures are noise (Q in the inter-patient split: 8 and 7)."""
+    splits = protocol["splits"]
+    return [c for c in CLASSES if 0 < min(splits[s].get(c, 0) for s in splits) < FEW_BEATS]
+
+
+def end_to_end_card(key: str, metrics: dict, rare: list[str]) -> dbc.Col:
     note = f"accuracy · macro-F1 {metrics['macro_f1']:.3f}"
-    if "Q" in metrics["per_class"]:
-        note += f", without Q {macro_f1_without(metrics, 'Q'):.3f}"
+    if rare:
+        note += f", without {', '.join(rare)} {macro_f1_without(metrics, rare):.3f}"
     return dbc.Col(stat_card(MODELS[key], share(metrics["accuracy"]), note, id=f"models-card-{key}"),
                    md=6, className="mb-2")
 
@@ -65,27 +71,25 @@ def stage_card(key: str, metrics: dict) -> dbc.Col:
     return dbc.Col(card, md=6, className="mb-2")
 
 
-def few_beats_note(protocol: dict) -> html.P | None:
-    """Classes with so few beats that their figures are noise (Q in the inter-patient split: 8 and 7)."""
+def few_beats_note(protocol: dict, rare: list[str]) -> html.P | None:
     splits = protocol["splits"]
-    rare = [c for c in CLASSES if 0 < min(splits[s].get(c, 0) for s in splits) < FEW_BEATS]
     if not rare:
         return None
     words = [f"{c} has {plural(splits['train'].get(c, 0), 'training beat')} and "
              f"{plural(splits['test'].get(c, 0), 'test beat')}" for c in rare]
     return html.P(
-        "; ".join(words) + ": its per-class figures rest on a handful of beats, so macro-F1 is also shown "
-        f"without {', '.join(rare)}.",
+        "; ".join(words) + f": {'its' if len(rare) == 1 else 'their'} per-class figures rest on a handful of "
+        f"beats, so macro-F1 is also shown without {', '.join(rare)}.",
         className="small alert alert-light border mb-2", id="models-few-beats",
     )
 
 
 def summary_cards(protocol: dict) -> html.Div:
-    models = protocol["models"]
+    models, rare = protocol["models"], rare_classes(protocol)
     return html.Div([
-        few_beats_note(protocol),
+        few_beats_note(protocol, rare),
         html.H5("End to end: five classes, every test beat", className="mt-2"),
-        dbc.Row([end_to_end_card(k, models[k]) for k in END_TO_END if k in models]),
+        dbc.Row([end_to_end_card(k, models[k], rare) for k in END_TO_END if k in models]),
         html.H5("The cascade's two stages on their own", className="mt-2"),
         html.P("Each stage does a smaller task on other beats, so its accuracy is higher and cannot be "
                "compared with the end-to-end figures above.", className="small text-muted mb-2"),
@@ -167,7 +171,8 @@ def layout(protocol: str | None = None, model: str | None = None, normalise: str
                 "All models, class by class",
                 dbc.RadioItems(
                     id="models-metric",
-                    options=[{"label": label, "value": key} for key, label in METRIC_LABELS.items()],
+                    options=[{"label": label, "value": key, "input_id": f"models-metric-{key}"}
+                             for key, label in METRIC_LABELS.items()],
                     value=metric if metric in METRIC_LABELS else "recall",
                     inline=True,
                     className="mb-2",

@@ -55,7 +55,7 @@ def upload_card(max_bytes: int) -> dbc.Card:
                 html.H5("1. Beats to classify", className="card-title"),
                 html.Div(
                     # A label for the file input (which lives outside React's tree, see upload.js), made a
-                    # focusable button: assets/keyboard.js opens the file dialog on Enter or Space.
+                    # focusable button: assets/access.js opens the file dialog on Enter or Space.
                     html.Label(
                         [
                             html.Div("Drop a CSV file here, or click to choose one", className="fw-semibold"),
