@@ -147,8 +147,10 @@ def layout(model: str | None = None, filter: str | None = None, **_query):  # no
             ),
             # The results stay for the browser tab's session: leaving the page and coming back shows them again.
             dcc.Store(id="upload-result", storage_type="session"),
-            dcc.Store(id="predict-ticked", storage_type="session", data=[]),
+            dcc.Store(id="predict-ticked", storage_type="session"),
             dcc.Store(id="predict-state"),
+            # The filter a link asks for: the dropdown drops a value it has no option for yet (before results).
+            dcc.Store(id="predict-filter-asked", data=filter),
             dcc.Download(id="predict-download"),
             dcc.Loading(
                 [
@@ -348,8 +350,9 @@ def classify(upload, choice):
     Output("predict-filter", "value"),
     Input("predict-state", "data"),
     State("predict-filter", "value"),
+    State("predict-filter-asked", "data"),
 )
-def show_results(state, which):
+def show_results(state, which, asked):
     if not state:
         return no_update, no_update, no_update, no_update, no_update
     store, token, models = get_store(), state["token"], tuple(state["models"])
@@ -359,22 +362,16 @@ def show_results(state, which):
     except UnknownUpload:
         return no_update, no_update, no_update, no_update, no_update
     options = _filter_options(models, state["labelled"])
-    keep = which if which in {o["value"] for o in options} else "all"
+    offered = {o["value"] for o in options}
+    keep = next((v for v in (which, asked) if v in offered and v != "all"), "all")
     return counts_figure(counts, MODEL_NAMES), accuracy, _columns(models, state["labelled"]), options, keep
 
 
-@callback(
-    Output("predict-ticked", "data", allow_duplicate=True),
-    Input("upload-result", "data"),
-    State("predict-ticked", "data"),
-    State("predict-state", "data"),
-    prevent_initial_call=True,
-)
-def forget_ticks(upload, ticked, state):
-    """A new file starts with nothing ticked; the same file (back on the page) keeps its ticks."""
-    if upload and state and upload.get("token") == state.get("token"):
-        return no_update
-    return [] if ticked else no_update
+def ticked_rows(ticked: dict | None, state: dict | None) -> list[int]:
+    """The ticked rows of the upload shown: ticks are kept with their upload's token, so a new file starts with none."""
+    if ticked and state and ticked.get("token") == state.get("token"):
+        return list(ticked.get("rows", []))
+    return []
 
 
 @callback(
@@ -383,6 +380,7 @@ def forget_ticks(upload, ticked, state):
     Output("predict-table", "page_current"),
     Output("predict-table", "style_data_conditional"),
     Output("predict-table", "selected_row_ids"),
+    Output("predict-table", "selected_rows"),
     Output("predict-download-button", "children"),
     Input("predict-state", "data"),
     Input("predict-table", "page_current"),
@@ -391,12 +389,12 @@ def forget_ticks(upload, ticked, state):
 )
 def show_page(state, page, which, ticked):
     if not state:
-        return [], 0, 0, [], [], "Download predictions (CSV)"
+        return [], 0, 0, [], [], [], "Download predictions (CSV)"
     models = tuple(state["models"])
     try:
         table = combined_table(get_store(), state["token"], models)
     except UnknownUpload:
-        return [], 0, 0, [], [], "Download predictions (CSV)"
+        return [], 0, 0, [], [], [], "Download predictions (CSV)"
     total = len(table)
     table = filtered(table, which, models)
     pages = max(1, -(-len(table) // PAGE_SIZE))
@@ -413,7 +411,10 @@ def show_page(state, page, which, ticked):
                "color": CLASS_COLOURS[c], "fontWeight": "600"} for m in models for c in CLASSES]
     label = (f"Download all {plural(total, 'beat')} (CSV)" if len(table) == total
              else f"Download the {plural(len(table), 'beat')} the filter shows (CSV)")
-    return shown.to_dict("records"), pages, page, style, list(ticked or []), label
+    # The checkboxes follow selected_rows (indices on this page), not the ids: set both.
+    ticked = ticked_rows(ticked, state)
+    on_page = [i for i, row in enumerate(shown["row"]) if row in ticked]
+    return shown.to_dict("records"), pages, page, style, ticked, on_page, label
 
 
 @callback(
@@ -421,15 +422,19 @@ def show_page(state, page, which, ticked):
     Input("predict-table", "selected_row_ids"),
     State("predict-table", "data"),
     State("predict-ticked", "data"),
+    State("predict-state", "data"),
     prevent_initial_call=True,
 )
-def remember_ticks(selected, page_rows, ticked):
+def remember_ticks(selected, page_rows, ticked, state):
     """Ticks by beat (row number), across pages: the table only knows the ticks of the page it shows."""
+    if not state:
+        return no_update
+    before = ticked_rows(ticked, state)
     on_page = {row["id"] for row in page_rows or []}
     selected = [int(r) for r in selected or [] if r in on_page]
-    kept = [r for r in ticked or [] if r not in on_page or r in selected]
+    kept = [r for r in before if r not in on_page or r in selected]
     merged = kept + [r for r in selected if r not in kept]
-    return merged if merged != (ticked or []) else no_update
+    return {"token": state["token"], "rows": merged} if merged != before else no_update
 
 
 def _default_rows(table) -> list[int]:
@@ -456,6 +461,7 @@ def _panel_title(row, tables, models) -> str:
     State("predict-explain-row", "value"),
 )
 def show_overlay(ticked, state, explained):
+    ticked = ticked_rows(ticked, state)
     if not state:
         return no_update, no_update, no_update, no_update
     store, token, models = get_store(), state["token"], tuple(state["models"])
@@ -484,7 +490,11 @@ def show_overlay(ticked, state, explained):
                                         id=f"predict-overlay-row-{row}", className="overlay-panel"),
                               xs=12, md=6, xl=3))
     options = [{"label": f"Row {r}", "value": r} for r in (ticked or chosen)]
-    value = explained if explained in (ticked or chosen) else (ticked[-1] if ticked else chosen[0])
+    # A new tick is explained at once; otherwise the beat being explained stays while it is on offer.
+    if ticked and (dash.ctx.triggered_id == "predict-ticked" or explained not in ticked):
+        value = ticked[-1]
+    else:
+        value = explained if explained in chosen else chosen[0]
     return dbc.Row(panels, className="g-2"), note, options, value
 
 
