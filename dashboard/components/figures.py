@@ -178,9 +178,9 @@ def _band(fig, mean, std, colour, name) -> None:
                     showlegend=False, hovertemplate="%{x:.0f} ms: %{y:.3f}<extra>" + name + " template</extra>")
 
 
-def _beat_axes(fig, height: int, title: str | None = None) -> go.Figure:
-    fig.update_layout(**{**_LAYOUT, "margin": dict(l=45, r=10, t=50 if title else 15, b=40)}, height=height,
-                      title=dict(text=title, font_size=13) if title else None, showlegend=False)
+def _beat_axes(fig, height: int) -> go.Figure:
+    # No title inside: on a narrow panel the modebar would cover it; pages put it above the figure.
+    fig.update_layout(**{**_LAYOUT, "margin": dict(l=45, r=10, t=30, b=40)}, height=height, showlegend=False)
     fig.update_xaxes(title="ms after the R peak", range=[0, ms_axis(188)[-1]], showgrid=False)
     fig.update_yaxes(title="amplitude", range=[-0.02, 1.02])
     return fig
@@ -190,13 +190,13 @@ def template_figure(cls: str, template: Mapping) -> go.Figure:
     """One class's mean training beat with a ±1 sd band: one small figure per class, so each wraps on a phone."""
     fig = go.Figure()
     _band(fig, template["mean"], template["std"], CLASS_COLOURS[cls], cls)
-    return _beat_axes(fig, 260, f"{class_label(cls)}<br><sup>{template['n']:,} training beats</sup>")
+    return _beat_axes(fig, 230)
 
 
 def beat_figure(beat: Mapping, template: Mapping | None) -> go.Figure:
     """One beat (solid) over the template of the class it was given: a panel of the Predict page's overlay.
 
-    `beat`: row (1-based), predicted_class, title, samples.
+    `beat`: row (1-based), predicted_class, samples.
     """
     cls = beat["predicted_class"]
     colour = CLASS_COLOURS.get(cls, "#333333")
@@ -206,7 +206,7 @@ def beat_figure(beat: Mapping, template: Mapping | None) -> go.Figure:
     samples = np.asarray(beat["samples"])
     fig.add_scatter(x=ms_axis(len(samples)), y=samples, name=f"row {beat['row']}", line=dict(color=colour, width=2.5),
                     hovertemplate="%{x:.0f} ms: %{y:.3f}<extra>row " + str(beat["row"]) + "</extra>")
-    return _beat_axes(fig, 250, beat["title"])
+    return _beat_axes(fig, 230)
 
 
 def explanation_figure(samples, explanation, stage: str, template: Mapping | None) -> go.Figure:

@@ -8,7 +8,7 @@ from dash import Input, Output, callback, dcc, html
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
 from dashboard.components.cards import bundle_problem, chosen_protocol, protocol_options, section
-from dashboard.components.figures import distribution_figure, graph_config, template_figure
+from dashboard.components.figures import class_label, distribution_figure, graph_config, template_figure
 from dashboard.components.urlstate import keep_in_url
 from dashboard.components.wording import share
 from dashboard.data import BundleError, get_report, protocol_title, training_beats
@@ -46,8 +46,11 @@ def class_templates(models_dir: str) -> dbc.Row:
     # columns that wrap: five subplots side by side overlap their titles on a phone.
     templates = get_report()["templates"]
     return dbc.Row(
-        [dbc.Col(dcc.Graph(id=f"data-template-{cls}", figure=template_figure(cls, templates[cls]),
-                           config=graph_config(f"template-{cls}")), xs=12, sm=6, lg=4, xl=True, className="mb-2")
+        [dbc.Col([html.Div([html.Strong(class_label(cls)), html.Br(),
+                            html.Span(f"{templates[cls]['n']:,} training beats", className="text-muted")],
+                           className="panel-title small"),
+                  dcc.Graph(id=f"data-template-{cls}", figure=template_figure(cls, templates[cls]),
+                            config=graph_config(f"template-{cls}"))], xs=12, sm=6, lg=4, xl=True, className="mb-2")
          for cls in CLASSES if cls in templates],
         id="data-templates", className="g-2",
     )

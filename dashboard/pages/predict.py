@@ -483,12 +483,12 @@ def show_overlay(ticked, state, explained):
     panels = []
     for row in chosen:
         cls = tables[first].iloc[row - 1]["predicted_class"]
-        beat = {"row": row, "predicted_class": cls, "title": _panel_title(row, tables, models),
-                "samples": beats.X[row - 1]}
-        panels.append(dbc.Col(dcc.Graph(figure=beat_figure(beat, templates().get(cls)),
-                                        config=graph_config(f"row-{row}-over-{cls}-template"),
-                                        id=f"predict-overlay-row-{row}", className="overlay-panel"),
-                              xs=12, md=6, xl=3))
+        beat = {"row": row, "predicted_class": cls, "samples": beats.X[row - 1]}
+        panels.append(dbc.Col([html.Div(_panel_title(row, tables, models), className="panel-title small fw-semibold"),
+                               dcc.Graph(figure=beat_figure(beat, templates().get(cls)),
+                                         config=graph_config(f"row-{row}-over-{cls}-template"),
+                                         id=f"predict-overlay-row-{row}", className="overlay-panel")],
+                              xs=12, sm=6, xl=3))
     options = [{"label": f"Row {r}", "value": r} for r in (ticked or chosen)]
     # A new tick is explained at once; otherwise the beat being explained stays while it is on offer.
     if ticked and (dash.ctx.triggered_id == "predict-ticked" or explained not in ticked):
