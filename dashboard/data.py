@@ -27,14 +27,14 @@ def get_bundle() -> Bundle:
 
 
 @functools.lru_cache(maxsize=4)
-def _report(directory: str, pid: int) -> dict:
-    report = _load(directory, pid).report
-    return report.to_dict() if hasattr(report, "to_dict") else report
+def _report_dict(directory: str, pid: int) -> dict:
+    return _load(directory, pid).report.to_dict()
 
 
 def get_report() -> dict:
-    """The bundle's report as plain mappings (the figure builders take mappings)."""
-    return _report(str(settings().models_dir), os.getpid())
+    """The bundle's report (typed and version-checked by the pipeline's loader), as the pages read it."""
+    get_bundle()
+    return _report_dict(str(settings().models_dir), os.getpid())
 
 
 def templates() -> dict:

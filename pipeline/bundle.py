@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import skops.io
 import sklearn
+import skops.io
 import xgboost
 from xgboost import XGBClassifier
 

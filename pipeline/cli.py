@@ -1,4 +1,4 @@
-"""Command line: build-dataset, train, tune, predict, sample. Run `python -m pipeline COMMAND --help`."""
+"""Command line: build-dataset, train, tune, evaluate, predict, classify-record, sample. Run `python -m pipeline COMMAND --help`."""
 from __future__ import annotations
 
 import argparse
@@ -67,14 +67,16 @@ def cmd_build_dataset(args) -> int:
 def cmd_train(args) -> int:
     from pipeline.bundle import save_bundle
     from pipeline.models import PARAMS
-    from pipeline.train import check_beats, train_all
+    from pipeline.train import check_beats, rhythm_check_beats, train_all
 
     started = time.perf_counter()
     table, source = load_source(args)
     say(f"{len(table):,} beats from {source}")
-    served, report = train_all(table, PARAMS, source, progress=say)
-    check = check_beats(table)
-    save_bundle(args.out, served, report, table, {name: check for name in served})
+    served, report = train_all(table, PARAMS, source, mitdb_dir=args.mitdb_dir, progress=say)
+    check = {name: check_beats(table) for name in ("logreg", "cascade")}
+    if "rhythm" in served:
+        check["rhythm"] = rhythm_check_beats(args.mitdb_dir, report)
+    save_bundle(args.out, served, report, table, check)
     say(f"bundle written to {args.out} in {time.perf_counter() - started:.0f} s")
     return 0
 
@@ -103,6 +105,8 @@ def cmd_predict(args) -> int:
     if args.out and args.out.is_dir():
         raise InputError(f"--out {args.out} is a folder: give the CSV file to write, e.g. {args.out / 'predictions.csv'}.")
     beats = read_beats_csv(args.file, max_rows=args.max_rows)
+    if beats.header_skipped:
+        say("the first row holds column names, not a beat: skipped")
     for warning in beats.warnings:
         say(f"warning: {warning}")
     bundle = load_bundle(args.models, n_jobs=os.cpu_count() or 1)
@@ -121,6 +125,69 @@ def cmd_predict(args) -> int:
         for name, row in zip(CLASSES, metrics["confusion_matrix"]):
             print(f"{name:>9} " + " ".join(f"{n:>6}" for n in row), file=sys.stderr)
     return 0
+
+
+def cmd_evaluate(args) -> int:
+    """Evaluate the bundle's served models again on the intra-patient test split, without retraining."""
+    import json
+
+    from pipeline.bundle import load_bundle
+    from pipeline.evaluate import evaluate_models
+
+    bundle = load_bundle(args.models, n_jobs=os.cpu_count() or 1)
+    table, _ = load_source(args)
+    _, test = intra_patient_split(table)
+    X = table[FEATURES].to_numpy(np.float32)[test]
+    y = table["label"].to_numpy(np.int64)[test]
+    measured = evaluate_models(bundle.models, X, y)
+    reported = bundle.report.protocols["intra"].models
+    for name in ("logreg", "cascade"):
+        now, then = measured[name], reported[name]
+        say(f"{name}: accuracy {now['accuracy']:.4f} (report {then.accuracy:.4f}), "
+            f"macro-F1 {now['macro_f1']:.4f} (report {then.macro_f1:.4f}) on {now['n']:,} test beats")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"protocol": "intra", "models": measured}, indent=1))
+        say(f"metrics -> {args.out}")
+    return 0
+
+
+def cmd_classify_record(args) -> int:
+    """Find and classify every heartbeat of each recording; one CSV per recording, one summary line each."""
+    from pipeline.bundle import load_bundle
+    from pipeline.records import RecordError, classify_recording, record_model
+    from pipeline.recording import RecordingError, read_recording
+
+    if args.out and len(args.paths) > 1:
+        raise InputError(f"--out writes one file but {len(args.paths)} recordings were given: use --out-dir DIR.")
+    outputs = [args.out or args.out_dir / f"{path.stem}.csv" for path in args.paths]
+    if len(set(outputs)) < len(outputs):
+        raise InputError("Two recordings have the same name, so their outputs would overwrite each other: "
+                         "classify them in separate calls.")
+    model = record_model(load_bundle(args.models, n_jobs=os.cpu_count() or 1))
+    failed = 0
+    for path, out in zip(args.paths, outputs):
+        try:
+            recording = read_recording(path, fs=args.fs, lead=args.lead)
+            result = classify_recording(recording, model, args.beats)
+        except (RecordingError, RecordError) as exc:
+            print(f"error: {path}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        out.parent.mkdir(parents=True, exist_ok=True)
+        result.table.to_csv(out, index=False)
+        summary = result.summary
+        counts = " ".join(f"{c} {n:,}" for c, n in summary["counts"].items())
+        print(f"{recording.name}: {summary['beats']:,} beats, mean heart rate {summary['mean_hr_bpm']:.0f} bpm, "
+              f"{counts} -> {out}", file=sys.stderr)
+        if result.reference:
+            detection = result.reference["detection"]
+            print(f"  against the annotations: beats Se {detection['sensitivity']:.2%} +P "
+                  f"{detection['positive_predictivity']:.2%}; " + ", ".join(
+                      f"{c} Se {m['sensitivity']:.1%} +P {m['positive_predictivity']:.1%}"
+                      for c, m in result.reference["per_class"].items() if m["reference"] or m["given"]),
+                  file=sys.stderr)
+    return USAGE_ERROR if failed else 0
 
 
 def cmd_sample(args) -> int:
@@ -170,6 +237,30 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="bundle folder (default: the committed models/)")
     predict.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"refuse larger files (default {DEFAULT_MAX_ROWS:,})")
     predict.set_defaults(run=cmd_predict)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a trained bundle again on the intra-patient test split")
+    add_source_arguments(evaluate)
+    evaluate.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="bundle folder (default: models/)")
+    evaluate.add_argument("--out", type=Path, help="also write the metrics as JSON here")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    record = commands.add_parser(
+        "classify-record", help="find and classify every heartbeat of ECG recordings (WFDB .hea, EDF, CSV)",
+        description="Find every heartbeat of each recording with the beat detector, add its rhythm, and classify "
+                    "it with the rhythm-aware cascade. One output row per beat: sample (in the input's own rate), "
+                    "time_s, rr_pre_s, predicted_label, predicted_class, p_N ... p_Q.")
+    record.add_argument("paths", type=Path, nargs="+", metavar="PATH",
+                        help="recordings: a WFDB header (.hea, its .dat beside it; an .atr there is used for "
+                             "scoring), an EDF/EDF+ file, or a CSV with a time column (or --fs) and lead columns")
+    where = record.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, help="the CSV to write (one recording)")
+    where.add_argument("--out-dir", type=Path, help="write DIR/<recording name>.csv for each recording")
+    record.add_argument("--fs", type=float, help="sampling rate in Hz, for a CSV without a time column")
+    record.add_argument("--lead", help="lead name or 0-based index (default: MLII when there is one, else the first ECG lead)")
+    record.add_argument("--beats", choices=["detect", "annotations"], default="detect",
+                        help="detect the beats (default, even with annotations), or use the annotated positions")
+    record.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="bundle folder (default: models/)")
+    record.set_defaults(run=cmd_classify_record)
 
     sample = commands.add_parser("sample", help="write a labelled sample CSV from the intra-patient test split")
     add_source_arguments(sample)

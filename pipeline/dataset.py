@@ -56,6 +56,27 @@ def segment_lengths(ann_samples: np.ndarray, beat_index: np.ndarray) -> np.ndarr
     return np.clip(lengths, 2, N_SAMPLES)
 
 
+def cut_rows(signal: np.ndarray, starts: np.ndarray, lengths: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Kaggle-format rows: from each start (360 Hz samples), every third sample for `lengths` values
+    (120 Hz), min-max normalised over the segment, zero-padded to 187. Chunked, so a 24-hour
+    recording's 100,000 beats never need more than a few MB of temporaries."""
+    signal = np.asarray(signal, dtype=np.float64)
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    X = np.zeros((len(starts), N_SAMPLES), dtype=np.float32)
+    offsets = np.arange(N_SAMPLES) * STEP
+    for first in range(0, len(starts), chunk):
+        rows = slice(first, first + chunk)
+        positions = starts[rows, None] + offsets[None, :]
+        mask = (np.arange(N_SAMPLES)[None, :] < lengths[rows, None]) & (positions < len(signal))
+        segments = np.where(mask, signal[np.minimum(positions, len(signal) - 1)], np.nan)
+        lo = np.nanmin(segments, axis=1, keepdims=True)
+        hi = np.nanmax(segments, axis=1, keepdims=True)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        X[rows] = np.where(mask, (segments - lo) / span, 0.0)
+    return X
+
+
 def beats_from_signal(signal: np.ndarray, ann_samples: np.ndarray, ann_symbols) -> RecordBeats:
     """Cut, normalise and pad every AAMI beat of one record (channel-0 signal in ADC units).
 
@@ -67,20 +88,8 @@ def beats_from_signal(signal: np.ndarray, ann_samples: np.ndarray, ann_symbols) 
     beat_index = np.flatnonzero(is_beat)[:-1]
     lengths = segment_lengths(ann_samples, beat_index)
 
-    signal = np.asarray(signal, dtype=np.float64)
-    # Every beat's candidate segment: up to 187 samples, every third, from its annotation.
-    offsets = np.arange(N_SAMPLES) * STEP
     starts = ann_samples[beat_index]
-    positions = starts[:, None] + offsets[None, :]
-    in_signal = positions < len(signal)
-    keep = np.arange(N_SAMPLES)[None, :] < lengths[:, None]
-    mask = keep & in_signal
-    segments = np.where(mask, signal[np.minimum(positions, len(signal) - 1)], np.nan)
-    lo = np.nanmin(segments, axis=1, keepdims=True)
-    hi = np.nanmax(segments, axis=1, keepdims=True)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    X = np.where(mask, (segments - lo) / span, 0.0).astype(np.float32)
-
+    X = cut_rows(signal, starts, lengths)
     symbols = ann_symbols[beat_index]
     labels = np.array([AAMI[s] for s in symbols], dtype=np.int8)
     return RecordBeats(samples=starts, symbols=symbols, labels=labels, X=X)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
-from pipeline.vocabulary import CLASSES, N_SAMPLES
+from pipeline.vocabulary import CLASSES, N_SAMPLES, NORMAL
 
 BINARY_LABELS = ("normal", "abnormal")
 
@@ -57,3 +57,19 @@ def class_templates(X: np.ndarray, y: np.ndarray) -> dict:
             "std": np.round(beats.std(axis=0), 5).tolist() if len(beats) else [0.0] * N_SAMPLES,
         }
     return templates
+
+
+def evaluate_models(models: dict, X: np.ndarray, y: np.ndarray) -> dict:
+    """Every model's metrics on test beats; the multi-class stage alone on true abnormal beats."""
+    cascade = models["cascade"]
+    features = cascade.feature_matrix(X)
+    p_abnormal = cascade.binary_booster.predict_proba(features)[:, 1]
+    is_abnormal = y != NORMAL
+    return {
+        "logreg": multiclass_metrics(y, models["logreg"].predict(X)),
+        "binary": binary_metrics(is_abnormal, p_abnormal, cascade.threshold_),
+        "multiclass": multiclass_metrics(
+            y[is_abnormal] - 1, cascade.multiclass_booster.predict(features[is_abnormal]), CLASSES[1:]
+        ),
+        "cascade": multiclass_metrics(y, cascade.predict(X)),
+    }

@@ -9,10 +9,14 @@ from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline as ImbPipeline
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold, StratifiedKFold, TunedThresholdClassifierCV
+from sklearn.model_selection import (
+    GroupKFold,
+    StratifiedKFold,
+    TunedThresholdClassifierCV,
+)
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 from xgboost import XGBClassifier
 
 from pipeline.features import BeatFeatures
@@ -59,7 +63,7 @@ class Params:
 
 
 # Each protocol's parameters come from `tune` on that protocol's own training beats.
-PARAMS = {"intra": Params(), "inter": Params()}
+PARAMS = {"intra": Params(), "inter": Params(), "rhythm": Params()}
 
 
 def make_logreg(p: Params) -> Pipeline:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,7 @@ def test_cli_sample(tmp_path, fixture_table):
 
 def test_cli_build_dataset(tmp_path, fixture_table):
     out = tmp_path / "beats.parquet"
-    assert main(["build-dataset", "--mitdb-dir", str(FIXTURE_MITDB), "--out", str(out)]) == 0
+    assert main(["build-dataset", "--mitdb-dir", str(REPO / "tests" / "fixtures" / "mitdb"), "--out", str(out)]) == 0
     pd.testing.assert_frame_equal(read_table(out), fixture_table)
 
 
@@ -160,3 +161,17 @@ def test_cli_help(capsys):
         main(["predict", "--help"])
     out = capsys.readouterr().out
     assert "--model" in out and "--max-rows" in out and "--out" in out
+
+
+def test_cli_evaluate(tmp_path, capsys, fixture_bundle_dir, fixture_training):
+    """`evaluate` re-measures a saved bundle without training: the same figures as the report it was saved with."""
+    _, report, _ = fixture_training
+    out = tmp_path / "metrics.json"
+    code = main(["evaluate", "--mitdb-dir", str(REPO / "tests" / "fixtures" / "mitdb"), "--models", str(fixture_bundle_dir), "--out", str(out)])
+    assert code == 0
+    measured = json.loads(out.read_text())["models"]
+    for name in ("logreg", "cascade", "binary", "multiclass"):
+        reported = report.protocols["intra"].models[name]
+        assert measured[name]["confusion_matrix"] == reported.confusion_matrix
+        assert measured[name]["accuracy"] == pytest.approx(reported.accuracy)
+    assert "cascade: accuracy" in capsys.readouterr().err

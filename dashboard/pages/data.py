@@ -7,6 +7,7 @@ from dash import Input, Output, callback, dcc, html
 
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
+from dashboard import inputs
 from dashboard.components.cards import bundle_problem, chosen_protocol, protocol_options, section
 from dashboard.components.figures import class_label, distribution_figure, graph_config, template_figure
 from dashboard.components.urlstate import keep_in_url
@@ -133,6 +134,7 @@ layout of the Kaggle CSVs the dashboard also accepts.
 )
 def show_distribution(protocol, log_scale):
     report = get_report()
+    inputs.require_choice(protocol, report["protocols"])
     return (
         distribution_figure(report["protocols"][protocol]["splits"], log_scale=bool(log_scale)),
         class_table(report, protocol),

@@ -7,6 +7,7 @@ from dash import Input, Output, callback, dcc, html
 
 from pipeline.vocabulary import CLASSES
 
+from dashboard import inputs
 from dashboard.components.cards import bundle_problem, chosen_protocol, protocol_options, section, stat_card
 from dashboard.components.figures import (
     METRIC_LABELS,
@@ -191,6 +192,7 @@ def layout(protocol: str | None = None, model: str | None = None, normalise: str
     Input("models-protocol", "value"),
 )
 def show_summary(protocol):
+    inputs.require_choice(protocol, get_report()["protocols"])
     return summary_cards(get_report()["protocols"][protocol])
 
 
@@ -202,6 +204,8 @@ def show_summary(protocol):
     Input("models-normalise", "value"),
 )
 def show_model(protocol, model, normalise):
+    inputs.require_choice(protocol, get_report()["protocols"])
+    inputs.require_choice(model, MODELS)
     return model_figures(str(settings().models_dir), protocol, model, bool(normalise))
 
 
@@ -211,6 +215,8 @@ def show_model(protocol, model, normalise):
     Input("models-metric", "value"),
 )
 def show_comparison(protocol, metric):
+    inputs.require_choice(protocol, get_report()["protocols"])
+    inputs.require_choice(metric, METRIC_LABELS)
     return compare_figure(str(settings().models_dir), protocol, metric)
 
 

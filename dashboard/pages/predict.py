@@ -12,6 +12,7 @@ from pipeline.predict import MODEL_NAMES
 from pipeline.validate import InputError
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
+from dashboard import inputs
 from dashboard.components.cards import section, stat_card
 from dashboard.components.figures import (
     beat_figure,
@@ -249,6 +250,11 @@ def _message(text, color="danger"):
     return text, color, True
 
 
+def _tell(text) -> None:
+    """Show a sentence in the page's message box from a callback that does not output to it."""
+    dash.set_props("predict-message", {"children": text, "color": "danger", "is_open": True})
+
+
 def _accuracy_block(store, token, models):
     blocks = []
     for model in models:
@@ -307,6 +313,10 @@ def _filter_options(models, labelled):
 )
 def classify(upload, choice):
     """Validate and classify the upload; any problem with the file becomes a sentence on the page."""
+    try:
+        upload, choice = inputs.upload_result(upload), inputs.model_choice(choice)
+    except inputs.BadInput as error:
+        return *_message(str(error)), None, True, None
     if not upload:
         return None, "danger", False, None, True, None
     filename = upload.get("filename", "the file")
@@ -353,6 +363,11 @@ def classify(upload, choice):
     State("predict-filter-asked", "data"),
 )
 def show_results(state, which, asked):
+    try:
+        state = inputs.predict_state(state)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return no_update, no_update, no_update, no_update, no_update
     if not state:
         return no_update, no_update, no_update, no_update, no_update
     store, token, models = get_store(), state["token"], tuple(state["models"])
@@ -369,8 +384,8 @@ def show_results(state, which, asked):
 
 def ticked_rows(ticked: dict | None, state: dict | None) -> list[int]:
     """The ticked rows of the upload shown: ticks are kept with their upload's token, so a new file starts with none."""
-    if ticked and state and ticked.get("token") == state.get("token"):
-        return list(ticked.get("rows", []))
+    if isinstance(ticked, dict) and state and ticked.get("token") == state.get("token"):
+        return inputs.beat_rows(ticked.get("rows"))
     return []
 
 
@@ -388,6 +403,11 @@ def ticked_rows(ticked: dict | None, state: dict | None) -> list[int]:
     State("predict-ticked", "data"),
 )
 def show_page(state, page, which, ticked):
+    try:
+        state, page, which = inputs.predict_state(state), inputs.page_number(page), inputs.beat_filter(which)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        state = None
     if not state:
         return [], 0, 0, [], [], [], "Download predictions (CSV)"
     models = tuple(state["models"])
@@ -427,9 +447,14 @@ def show_page(state, page, which, ticked):
 )
 def remember_ticks(selected, page_rows, ticked, state):
     """Ticks by beat (row number), across pages: the table only knows the ticks of the page it shows."""
+    try:
+        state = inputs.predict_state(state)
+        before, selected = ticked_rows(ticked, state), inputs.beat_rows(selected)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return no_update
     if not state:
         return no_update
-    before = ticked_rows(ticked, state)
     on_page = {row["id"] for row in page_rows or []}
     selected = [int(r) for r in selected or [] if r in on_page]
     kept = [r for r in before if r not in on_page or r in selected]
@@ -461,14 +486,24 @@ def _panel_title(row, tables, models) -> str:
     State("predict-explain-row", "value"),
 )
 def show_overlay(ticked, state, explained):
-    ticked = ticked_rows(ticked, state)
+    try:
+        state = inputs.predict_state(state)
+        ticked = ticked_rows(ticked, state)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return no_update, no_update, no_update, no_update
     if not state:
         return no_update, no_update, no_update, no_update
     store, token, models = get_store(), state["token"], tuple(state["models"])
     try:
         beats = load_beats(store, token)
         tables = {m: predictions(store, token, m) for m in models}
-    except UnknownUpload:
+        ticked = inputs.beat_rows(ticked, len(beats.X))
+    except UnknownUpload as error:
+        _tell(str(error))
+        return no_update, no_update, no_update, no_update
+    except inputs.BadInput as error:
+        _tell(str(error))
         return no_update, no_update, no_update, no_update
     first = models[0]  # the cascade whenever it is shown: its class picks the template
     if ticked:
@@ -513,13 +548,23 @@ def _reason_list(reasons, toward: str, against: str, id: str) -> html.Ol:
     State("predict-state", "data"),
 )
 def show_explanation(row, state):
+    try:
+        state = inputs.predict_state(state)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return no_update
     if not state or not row:
         return None
     store, token = get_store(), state["token"]
     try:
-        explanation = explain_row(store, token, int(row))
-        samples = load_beats(store, token).X[int(row) - 1]
-    except UnknownUpload:
+        [row] = inputs.beat_rows([row], len(load_beats(store, token).X))
+        explanation = explain_row(store, token, row)
+        samples = load_beats(store, token).X[row - 1]
+    except UnknownUpload as error:
+        _tell(str(error))
+        return no_update
+    except inputs.BadInput as error:
+        _tell(str(error))
         return no_update
     e = explanation
     cls, other = e.predicted_class, e.abnormal_class
@@ -566,6 +611,11 @@ def show_explanation(row, state):
     prevent_initial_call=True,
 )
 def download(_clicks, state, which):
+    try:
+        state, which = inputs.predict_state(state), inputs.beat_filter(which)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return no_update
     if not state:
         return no_update
     store, token, models = get_store(), state["token"], tuple(state["models"])

@@ -1,0 +1,239 @@
+"""Classify every heartbeat of a recording: find the beats, cut them as the models' rows, add the rhythm, label them.
+
+One function, `classify_recording`, serves the CLI (`classify-record`), the
+evaluation on DS2 and the dashboard's Recording page. Positions are kept in
+the input's own samples; the 360 Hz copy the rows are cut from is internal.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline.dataset import cut_rows
+from pipeline.detect import detect_beats, match_beats
+from pipeline.models import decide
+from pipeline.recording import Recording, to_model_rate
+from pipeline.rhythm import rhythm_features
+from pipeline.vocabulary import AAMI, CLASSES
+
+MODEL_RATE = 360.0  # the MIT-BIH rate the rows are cut from (every third sample: 120 Hz)
+BEAT_SOURCES = ("detect", "annotations")
+RECORD_MODEL = "rhythm"  # the bundle's rhythm-aware cascade
+
+
+class RecordError(ValueError):
+    """The recording cannot be classified as asked; the message says what to fix."""
+
+
+@dataclass
+class RecordResult:
+    name: str
+    table: pd.DataFrame  # one row per beat: sample, time_s, rr_pre_s, predicted_label, predicted_class, p_N..p_Q
+    summary: dict
+    reference: dict | None  # Se / +P per class against the annotations, when the recording has them
+
+
+def beat_inputs(signal: np.ndarray, fs: float, positions: np.ndarray) -> np.ndarray:
+    """The rhythm-aware cascade's input for each beat: its Kaggle-format row, then its rhythm features.
+
+    signal: one lead at `fs`; positions: the beats' R peaks in the same samples, sorted.
+    Each row runs from its R peak for 1.2 x the interval to the next beat (the last beat
+    borrows the interval before it), as the training rows were cut from the reference beats.
+    """
+    positions = np.asarray(positions, dtype=np.int64)
+    at_model_rate = to_model_rate(signal, fs)
+    starts = np.round(positions * (MODEL_RATE / fs)).astype(np.int64)
+    to_next = np.diff(starts)
+    to_next = np.append(to_next, to_next[-1] if len(to_next) else int(MODEL_RATE))
+    lengths = np.clip(-((-2 * to_next) // 5), 2, None)  # ceil(1.2 * interval / 3), as dataset.segment_lengths
+    rows = cut_rows(at_model_rate, starts, lengths)
+    return np.hstack([rows, rhythm_features(positions, fs)]).astype(np.float32)
+
+
+def reference_beats(recording: Recording) -> tuple[np.ndarray, np.ndarray]:
+    """The recording's annotated beats (positions in its own samples) and their AAMI labels."""
+    if recording.reference is None:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    symbols = np.asarray(recording.reference.symbols, dtype=object)
+    is_beat = np.array([s in AAMI for s in symbols], dtype=bool)
+    labels = np.array([AAMI[s] for s in symbols[is_beat]], dtype=np.int64)
+    return np.asarray(recording.reference.samples, dtype=np.int64)[is_beat], labels
+
+
+def record_model(bundle):
+    """The bundle's rhythm-aware cascade, or a sentence saying how to get one."""
+    if RECORD_MODEL not in bundle.models:
+        raise RecordError("This model bundle has no rhythm-aware cascade: train one from the MIT-BIH records "
+                          "(python -m pipeline train --mitdb-dir DIR).")
+    return bundle.models[RECORD_MODEL]
+
+
+def classify_recording(recording: Recording, model, beats: str = "detect") -> RecordResult:
+    """Every beat of the recording with its class and probabilities, a summary, and the reference comparison.
+
+    model: a fitted rhythm-aware Cascade (`record_model(bundle)`); beats: "detect" (default,
+    even when annotations are there) or "annotations" (the reference positions).
+    """
+    if beats not in BEAT_SOURCES:
+        raise RecordError(f"--beats must be one of {', '.join(BEAT_SOURCES)}, not '{beats}'.")
+    ref_positions, ref_labels = reference_beats(recording)
+    if beats == "annotations":
+        if not len(ref_positions):
+            raise RecordError(f"'{recording.name}' has no beat annotations: use --beats detect, or put its .atr "
+                              "file beside the record.")
+        positions = ref_positions
+    else:
+        positions = detect_beats(recording.signals, recording.fs, recording.lead)
+    if len(positions) < 3:
+        raise RecordError(f"Only {len(positions)} heartbeats were found in '{recording.name}': check that the "
+                          "chosen lead is an ECG (--lead) and the sampling rate is right (--fs).")
+    proba = model.predict_proba(beat_inputs(recording.signal, recording.fs, positions))
+    predicted = decide(proba, model.threshold_)
+    table = beat_table(positions, recording.fs, predicted, proba)
+    reference = None
+    if len(ref_positions):
+        reference = score_beats(ref_positions, ref_labels, positions, predicted, recording.fs)
+        if beats == "annotations":
+            table["reference_class"] = np.asarray(CLASSES)[ref_labels]
+    return RecordResult(name=recording.name, table=table, summary=summarize(table, recording.duration_s),
+                        reference=reference)
+
+
+def beat_table(positions: np.ndarray, fs: float, predicted: np.ndarray, proba: np.ndarray) -> pd.DataFrame:
+    rr_pre = np.diff(positions, prepend=np.nan) / fs
+    table = pd.DataFrame({
+        "sample": positions.astype(np.int64),
+        "time_s": np.round(positions / fs, 4),
+        "rr_pre_s": np.round(rr_pre, 4),
+        "predicted_label": predicted.astype(int),
+        "predicted_class": np.asarray(CLASSES)[predicted],
+    })
+    for i, name in enumerate(CLASSES):
+        table[f"p_{name}"] = proba[:, i].round(6)
+    return table
+
+
+def _runs(labels: np.ndarray, label: int) -> np.ndarray:
+    """Lengths of the runs of consecutive beats of one class."""
+    is_class = np.concatenate([[False], labels == label, [False]])
+    edges = np.flatnonzero(np.diff(is_class.astype(np.int8)))
+    return edges[1::2] - edges[::2]
+
+
+def summarize(table: pd.DataFrame, duration_s: float) -> dict:
+    """What a Holter summary says: beats per class, heart rate, ectopic beats per hour, runs of ectopic beats."""
+    labels = table["predicted_label"].to_numpy()
+    rr = table["rr_pre_s"].to_numpy()[1:]
+    rr = rr[(rr > 0.2) & (rr < 3.0)]  # physiological intervals only, so a detection gap does not read as 20 bpm
+    hr = 60.0 / rr if len(rr) else np.array([np.nan])
+    hours = duration_s / 3600.0
+    v_runs, s_runs = _runs(labels, 2), _runs(labels, 1)
+    counts = {c: int(np.sum(labels == i)) for i, c in enumerate(CLASSES)}
+    return {
+        "beats": int(len(labels)),
+        "duration_s": float(duration_s),
+        "counts": counts,
+        "mean_hr_bpm": float(np.nanmean(hr)),
+        "min_hr_bpm": float(np.nanmin(hr)),
+        "max_hr_bpm": float(np.nanmax(hr)),
+        "ectopic_per_hour": {c: counts[c] / hours for c in ("S", "V")} if hours > 0 else {},
+        "v_couplets": int(np.sum(v_runs == 2)),
+        "v_triplets": int(np.sum(v_runs == 3)),
+        "v_runs_longer": int(np.sum(v_runs > 3)),
+        "s_runs": int(np.sum(s_runs >= 3)),
+    }
+
+
+def score_beats(ref_positions, ref_labels, positions, predicted, fs: float) -> dict:
+    """EC57-style comparison with the reference beats.
+
+    Beats are matched within 150 ms. A missed reference beat counts against its class's
+    Se (it lands in a "missed" column); an extra detection counts against the +P of the
+    class it was given (an "extra" row). Rows: reference class, then "extra";
+    columns: predicted class, then "missed".
+    """
+    match = match_beats(ref_positions, positions, fs)
+    k = len(CLASSES)
+    cm = np.zeros((k + 1, k + 1), dtype=np.int64)
+    matched_ref, matched_det = match.pairs[:, 0], match.pairs[:, 1]
+    np.add.at(cm, (ref_labels[matched_ref], predicted[matched_det]), 1)
+    np.add.at(cm, (ref_labels[match.missed], k), 1)
+    np.add.at(cm, (k, predicted[match.extra]), 1)
+    return scores_from_matrix(cm) | {"detection": {
+        "reference_beats": int(len(ref_positions)), "detected_beats": int(len(positions)),
+        "matched": int(len(match.pairs)), "missed": int(len(match.missed)), "extra": int(len(match.extra)),
+        "sensitivity": match.sensitivity, "positive_predictivity": match.positive_predictivity,
+        "missed_samples": np.asarray(ref_positions)[match.missed].tolist(),
+        "extra_samples": np.asarray(positions)[match.extra].tolist(),
+    }}
+
+
+def scores_from_matrix(cm: np.ndarray) -> dict:
+    """Per-class Se, +P, F1 from a (k+1) x (k+1) matrix with the missed column and the extra row."""
+    k = len(CLASSES)
+    tp = np.diag(cm)[:k].astype(float)
+    reference = cm[:k, :].sum(axis=1).astype(float)  # every reference beat, missed ones included
+    given = cm[:, :k].sum(axis=0).astype(float)  # every beat given the class, extra detections included
+    se = np.divide(tp, reference, out=np.zeros(k), where=reference > 0)
+    ppv = np.divide(tp, given, out=np.zeros(k), where=given > 0)
+    f1 = np.divide(2 * se * ppv, se + ppv, out=np.zeros(k), where=(se + ppv) > 0)
+    per_class = {c: {"sensitivity": float(se[i]), "positive_predictivity": float(ppv[i]), "f1": float(f1[i]),
+                     "reference": int(reference[i]), "given": int(given[i])} for i, c in enumerate(CLASSES)}
+    return {
+        "labels": [*CLASSES, "missed/extra"],
+        "confusion_matrix": cm.tolist(),
+        "per_class": per_class,
+        "macro_f1_nsvf": float(np.mean(f1[:4])),
+        "macro_f1_nsv": float(np.mean(f1[:3])),
+    }
+
+
+
+def read_mitdb_record(mitdb_dir, record: str) -> Recording:
+    """One MIT-BIH record through the same reader users' WFDB files go through (default lead: MLII)."""
+    from pathlib import Path
+
+    from pipeline.recording import read_recording
+
+    return read_recording(Path(mitdb_dir) / f"{record}.hea")
+
+
+def record_inputs(mitdb_dir, records, progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training data for the rhythm-aware cascade: every reference beat of the records, cut as served beats are."""
+    parts, labels, groups = [], [], []
+    for record in records:
+        recording = read_mitdb_record(mitdb_dir, record)
+        positions, record_labels = reference_beats(recording)
+        parts.append(beat_inputs(recording.signal, recording.fs, positions))
+        labels.append(record_labels)
+        groups.append(np.full(len(positions), record))
+        if progress:
+            progress(f"record {record}: {len(positions):,} beats")
+    return np.vstack(parts), np.concatenate(labels), np.concatenate(groups)
+
+
+def evaluate_records(model, mitdb_dir, records, progress=None) -> dict:
+    """The field's evaluation on test records: reference beat positions, and detected beats matched as in EC57."""
+    k = len(CLASSES)
+    totals = {"annotations": np.zeros((k + 1, k + 1), np.int64), "detect": np.zeros((k + 1, k + 1), np.int64)}
+    per_record = {}
+    for record in records:
+        recording = read_mitdb_record(mitdb_dir, record)
+        row = {}
+        for beats in BEAT_SOURCES:
+            scored = classify_recording(recording, model, beats).reference
+            totals[beats] += np.asarray(scored["confusion_matrix"])
+            s = scored["per_class"]["S"]
+            row[beats] = {"S_reference": s["reference"], "S_sensitivity": s["sensitivity"],
+                          "V_sensitivity": scored["per_class"]["V"]["sensitivity"],
+                          "detection_sensitivity": scored["detection"]["sensitivity"],
+                          "detection_positive_predictivity": scored["detection"]["positive_predictivity"]}
+        per_record[record] = row
+        if progress:
+            progress(f"record {record}: S Se {row['detect']['S_sensitivity']:.2f} of {row['detect']['S_reference']} "
+                     f"(detected beats)")
+    return {"reference_beats": scores_from_matrix(totals["annotations"]),
+            "detected_beats": scores_from_matrix(totals["detect"]),
+            "per_record": per_record}
