@@ -35,7 +35,7 @@ from dashboard.predictions import (
     predictions,
 )
 from dashboard.settings import MB, SAMPLE_CSV, settings
-from dashboard.uploads import UnknownUpload, UploadTooLarge, get_store
+from dashboard.uploads import EMPTY_FILE, StoreFull, UnknownUpload, UploadTooLarge, get_store
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def upload_card(max_bytes: int) -> dbc.Card:
                     ),
                     id="upload-zone",
                     className="upload-zone",
-                    **{"data-max-bytes": str(max_bytes)},
+                    **{"data-max-bytes": str(max_bytes), "data-empty-message": EMPTY_FILE},
                 ),
                 dbc.Progress(id="upload-progress", value=0, className="mt-2 d-none", style={"height": "6px"}),
                 html.Div(id="upload-status", className="small text-muted mt-1"),
@@ -238,10 +238,10 @@ def load_sample(_clicks):
     """Put the committed sample into the upload store, exactly as if the user had uploaded it."""
     try:
         with open(SAMPLE_CSV, "rb") as sample:
-            token = get_store().create(sample, limit=settings().max_upload_bytes)
+            token = get_store().create(sample, limit=settings().max_upload_bytes, size=SAMPLE_CSV.stat().st_size)
     except FileNotFoundError:
         return {"error": f"The sample file {SAMPLE_CSV.name} is missing from assets/; upload a file instead."}
-    except UploadTooLarge as error:
+    except (UploadTooLarge, StoreFull) as error:
         return {"error": str(error)}
     return {"token": token, "filename": SAMPLE_CSV.name, "bytes": SAMPLE_CSV.stat().st_size, "nonce": time.time()}
 
@@ -335,7 +335,7 @@ def classify(upload, choice):
     except BundleError as error:
         return *_message(f"The models could not be loaded: {error}"), None, True, None
     except Exception:  # a bug, not the user's file: log it, keep the page (and the worker) alive
-        log.exception("classifying upload %s failed", filename)
+        log.exception("classifying upload %r failed", filename)
         return *_message(
             f"Something went wrong on the server while classifying {filename}. It has been logged; "
             "try again, or try another file."
@@ -344,7 +344,8 @@ def classify(upload, choice):
     warning = (", ".join(beats.warnings), "warning", True) if beats.warnings else (None, "danger", False)
     summary = html.P(
         [html.Strong(filename), f": {plural(len(beats.X), 'beat')}", " with labels" if labelled else " without labels",
-         f", classified by {' and '.join(MODEL_NAMES[m] for m in models)}."],
+         f", classified by {' and '.join(MODEL_NAMES[m] for m in models)}.",
+         " Its first row holds column names, not a beat, and was skipped." if beats.header_skipped else ""],
         id="predict-summary-text",
         className="mb-0",
     )
