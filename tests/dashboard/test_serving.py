@@ -1,4 +1,5 @@
 """Serving with gunicorn (the Procfile's command, 2 workers), without a browser."""
+import json
 import os
 import re
 import socket
@@ -35,8 +36,12 @@ def test_srv001_fresh_workers_serve_parallel_script_requests(gunicorn_url, dash_
 
 
 def test_srv002_health_and_pages(gunicorn_url):
-    for path in ("/healthz", "/", "/models", "/predict", "/about", "/no-such-page"):
+    for path in ("/", "/models", "/predict", "/about"):
         assert status(gunicorn_url + path) == 200, path
+    # Issue 10: an unknown address answers 404 (with the app's own 404 page), also through gunicorn.
+    assert status(gunicorn_url + "/no-such-page") == 404
+    with urllib.request.urlopen(gunicorn_url + "/healthz", timeout=30) as response:
+        assert response.status == 200 and json.load(response)["bundle_ok"] is True
 
 
 def test_srv003_no_control_socket_shared_between_instances(upload_dir, tmp_path):
