@@ -375,7 +375,8 @@ def show_results(state, which, asked):
     try:
         counts = {m: predictions(store, token, m)["predicted_class"].value_counts().to_dict() for m in models}
         accuracy = _accuracy_block(store, token, models)
-    except UnknownUpload:
+    except UnknownUpload as error:
+        _tell(str(error))
         return no_update, no_update, no_update, no_update, no_update
     options = _filter_options(models, state["labelled"])
     offered = {o["value"] for o in options}
@@ -414,7 +415,8 @@ def show_page(state, page, which, ticked):
     models = tuple(state["models"])
     try:
         table = combined_table(get_store(), state["token"], models)
-    except UnknownUpload:
+    except UnknownUpload as error:
+        _tell(str(error))
         return [], 0, 0, [], [], [], "Download predictions (CSV)"
     total = len(table)
     table = filtered(table, which, models)
@@ -625,7 +627,8 @@ def download(_clicks, state, which):
         kept = filtered(table, which, models)
         rows = None if len(kept) == len(table) else kept["row"].tolist()
         content = download_csv(store, token, models, rows)
-    except UnknownUpload:
+    except UnknownUpload as error:
+        _tell(str(error))
         return no_update
     stem = Path(state["filename"]).stem or "upload"
     suffix = "" if rows is None else f"-{which}"

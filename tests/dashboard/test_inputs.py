@@ -63,16 +63,24 @@ def test_inp002_forged_model_choice(client, dependencies, state):
     assert status == 200 and RELOAD in body, body[:300]
 
 
+def draw_ticked(client, dependencies, state, rows):
+    """The overlay draws the ticks kept per upload (predict-ticked), which the browser also sends as it likes."""
+    return post_callback(client, dependencies,
+                         {"predict-ticked.data": {"token": state["token"], "rows": rows}, "predict-state.data": state})
+
+
 @pytest.mark.parametrize("rows", [[999999], [0], [-1], ["1"], [True], "1", {"a": 1}])
 def test_inp003_forged_rows(client, dependencies, state, rows):
-    status, body = post_callback(client, dependencies,
-                                 {"predict-table.selected_row_ids": rows, "predict-state.data": state})
+    status, body = draw_ticked(client, dependencies, state, rows)
     assert status == 200 and RELOAD in body, body[:300]
+    if rows != [999999]:  # the table's own ticks: a row number the file may hold passes until the overlay checks it
+        status, body = post_callback(client, dependencies, {"predict-table.selected_row_ids": rows},
+                                     state={"predict-state.data": state})
+        assert status == 200 and RELOAD in body, body[:300]
 
 
 def test_inp004_real_rows_still_draw(client, dependencies, state):
-    status, body = post_callback(client, dependencies,
-                                 {"predict-table.selected_row_ids": [1, 50], "predict-state.data": state})
+    status, body = draw_ticked(client, dependencies, state, [1, 50])
     assert status == 200 and "Rows 1, 50" in body, body[:300]
 
 
