@@ -29,6 +29,8 @@ def test_acc001_contrast_at_least_4_5(dash_duo, dash_app, tmp_path):
     """White on teal (the file button), on red (upload errors) and on orange (the 404 page): WCAG AA."""
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/predict")
+    # The page's layout arrives from a callback after the app shell: measure once it is there.
+    dash_duo.wait_for_element(".upload-label .btn-success", timeout=20)
     assert contrast(dash_duo, ".upload-label .btn-success") >= 4.5
     broken = tmp_path / "columns.csv"
     broken.write_text("0.1,0.2\n")
