@@ -14,6 +14,7 @@ from dashboard.components.cards import (
     stat_card,
 )
 from dashboard.components.figures import METRIC_LABELS, comparison_figure, confusion_figure, per_class_bars
+from dashboard.components.recording_model import rhythm_cascade_section
 from dashboard.data import BundleError, get_report
 from dashboard.settings import settings
 
@@ -140,6 +141,7 @@ def layout(**_query):
                 "its figures are an upper bound; the cascade's are end to end. The binary model's "
                 "normal/abnormal figures are in its own view above.",
             ),
+            rhythm_cascade_section(report),
         ]
     )
 

@@ -15,6 +15,7 @@ from pipeline.validate import InputError
 
 from dashboard.components.cards import section, stat_card
 from dashboard.components.figures import CLASS_COLOURS, confusion_figure, counts_figure, overlay_figure
+from dashboard.components.recording_model import needs_recording_note
 from dashboard.data import BundleError, get_report
 from dashboard.predictions import chosen_models, combined_table, download_csv, load_beats, predictions
 from dashboard.settings import MB, SAMPLE_CSV, settings
@@ -89,6 +90,7 @@ def model_card() -> dbc.Card:
                     "abnormal class.",
                     className="small text-muted mt-2 mb-0",
                 ),
+                needs_recording_note(),
             ]
         ),
         className="h-100",
