@@ -51,6 +51,7 @@ if mode == "baseline":
     result = classify_recording(read_recording(paths[0]), model)
     beats = result.summary["beats"]
 else:
+    import dashboard.app  # registers the pages
     from dashboard.data import get_bundle
     from dashboard.pages.record import _summary, _reference, draw_window
     from dashboard.recordings import analyse
@@ -61,7 +62,8 @@ else:
     files = []
     for path in paths:
         with open(path, "rb") as f:
-            files.append({"token": store.create(f, limit=2**40), "filename": path.name})
+            size = path.stat().st_size
+            files.append({"token": store.create(f, limit=size, size_hint=size), "filename": path.name})
     meta = analyse(store, files)
     draw_window(store, meta, (0.0, meta["duration_s"]))
     _summary(meta), _reference(meta)
@@ -95,6 +97,7 @@ def pans(day: Path, upload_dir: Path, repeats: int) -> None:
     """Redraw times for pan/zoom windows on the 24-hour strip: the page's own path against plotly-resampler."""
     os.environ["UPLOAD_DIR"] = str(upload_dir)
     os.environ["UPLOAD_STORE_MAX_MB"] = "100000"
+    import dashboard.app  # noqa: F401  registers the pages
     from dashboard.pages.record import BUCKETS, draw_window
     from dashboard.recordings import analyse, samples
     from dashboard.uploads import get_store
@@ -103,7 +106,8 @@ def pans(day: Path, upload_dir: Path, repeats: int) -> None:
     files = []
     for path in sorted(day.parent.glob("day.*")):
         with open(path, "rb") as f:
-            files.append({"token": store.create(f, limit=2**40), "filename": path.name})
+            size = path.stat().st_size
+            files.append({"token": store.create(f, limit=size, size_hint=size), "filename": path.name})
     meta = analyse(store, files)
     duration = meta["duration_s"]
     rng = np.random.default_rng(0)

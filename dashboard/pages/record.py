@@ -101,6 +101,7 @@ def layout(**_query):
             dcc.Store(id="record-files"),
             dcc.Store(id="record-state"),
             dcc.Store(id="record-pick"),
+            dcc.Store(id="record-window"),
             dcc.Download(id="record-download"),
             dcc.Loading(dbc.Alert(id="record-message", is_open=False, className="mt-3"), type="default",
                         delay_show=300),
@@ -130,10 +131,10 @@ def layout(**_query):
                         "Every beat",
                         dbc.Row(
                             [
-                                dbc.Col(dcc.Dropdown(id="record-filter", clearable=False, value="all",
-                                                     options=[{"label": "All beats", "value": "all"}]), md=5),
+                                dbc.Col(dbc.RadioItems(id="record-filter", value="all", inline=True,
+                                                       options=[{"label": "All beats", "value": "all"}]), md=8),
                                 dbc.Col(dbc.Button("Download the beat table (CSV)", id="record-download-button",
-                                                   color="primary", size="sm"), md=7, className="text-md-end"),
+                                                   color="primary", size="sm"), md=4, className="text-md-end"),
                             ],
                             className="mb-2 g-2",
                         ),
@@ -183,8 +184,10 @@ def load_sample(_clicks):
     store, files = get_store(), []
     try:
         for name in SAMPLE_FILES:
-            with open(SAMPLE_DIR / name, "rb") as sample:
-                files.append({"token": store.create(sample, limit=settings().max_upload_bytes), "filename": name})
+            path = SAMPLE_DIR / name
+            with open(path, "rb") as sample:
+                token = store.create(sample, limit=settings().max_upload_bytes, size_hint=path.stat().st_size)
+            files.append({"token": token, "filename": name})
     except FileNotFoundError:
         return {"error": f"The sample recording is missing from {SAMPLE_DIR.name}/; upload a recording instead."}
     except UploadTooLarge as error:
@@ -321,11 +324,10 @@ def classify(upload, lead, fs):
                 *keep[:3])
     warning = _message(" ".join(meta["warnings"]), "warning") if meta["warnings"] else (None, "danger", False)
     counts = meta["summary"]["counts"]
-    filters = [{"label": f"All beats ({meta['summary']['beats']:,})", "value": "all"}]
-    filters += [{"label": f"{c} ({CLASS_NAMES[c]}): {counts[c]:,}", "value": c} for c in CLASSES if counts.get(c)]
+    filters = [{"label": "all", "value": "all", "input_id": "record-filter-all"}]
+    filters += [{"label": f"{c} only", "value": c, "input_id": f"record-filter-{c}"} for c in CLASSES if counts.get(c)]
     if meta["reference"]:
-        filters.append({"label": f"Extra detections (not in the reference): {meta['reference']['detection']['extra']:,}",
-                        "value": "extra"})
+        filters.append({"label": "extra detections", "value": "extra", "input_id": "record-filter-extra"})
     leads = [{"label": f"{name} ({i})", "value": i} for i, name in enumerate(meta["lead_names"])]
     return (*warning, meta, False, _summary(meta), _reference(meta), leads, meta["lead"], filters, "all", 0)
 
@@ -384,31 +386,35 @@ def draw_window(store, meta: dict, window: tuple[float, float], picked: float | 
 @callback(
     Output("record-strip", "figure"),
     Output("record-tachogram", "figure"),
+    Output("record-window", "data"),
     Input("record-state", "data"),
     Input("record-strip", "relayoutData"),
     Input("record-tachogram", "relayoutData"),
     Input("record-pick", "data"),
     Input("record-whole", "n_clicks"),
+    State("record-window", "data"),
 )
-def show_strip(meta, strip_relayout, tachogram_relayout, pick, _whole):
+def show_strip(meta, strip_relayout, tachogram_relayout, pick, _whole, current):
     """Redraw both plots for the window the user asked for, from the server-side strip (never sent whole)."""
     if not meta:
         raise PreventUpdate
     full = (0.0, meta["duration_s"])
-    trigger = ctx.triggered_id
+    # Several inputs can fire together (a plot that appears reports its size): a new recording wins.
+    triggered = ctx.triggered_prop_ids
     picked = pick["time"] if pick else None
-    if trigger == "record-strip":
-        window = _window_from(strip_relayout, full)
-    elif trigger == "record-tachogram":
-        window = _window_from(tachogram_relayout, full)
-    elif trigger == "record-pick" and pick:
-        window = (pick["time"] - PICK_HALF_S, pick["time"] + PICK_HALF_S)
-    else:
+    if "record-state.data" in triggered or "record-whole.n_clicks" in triggered or not triggered:
         window = full
-    if window is None:
-        raise PreventUpdate
+    elif "record-pick.data" in triggered and pick:
+        window = (pick["time"] - PICK_HALF_S, pick["time"] + PICK_HALF_S)
+    elif "record-strip.relayoutData" in triggered:
+        window = _window_from(strip_relayout, full)
+    else:
+        window = _window_from(tachogram_relayout, full)
+    # A relayout that is not about time (the plot resized) redraws the current window: Dash drops the
+    # answer to an earlier call of this callback when a later one starts, so each call must draw.
+    window = window or (tuple(current) if current else full)
     try:
-        return draw_window(get_store(), meta, window, picked)
+        return *draw_window(get_store(), meta, window, picked), list(window)
     except (UnknownUpload, KeyError):
         raise PreventUpdate from None
 
