@@ -91,7 +91,6 @@ def analyse(store: UploadStore, files: list[dict], *, lead: int | None = None, f
         for i, start in enumerate(range(0, len(signal), CHUNK_SAMPLES)):
             store.write(home, _name(key, f"s{i:05d}.npy"), _npy(signal[start : start + CHUNK_SAMPLES]))
         store.write(home, _name(key, "overview.npy"), _npy(np.vstack(min_max_pairs(signal, OVERVIEW_BLOCK))))
-        store.write(home, _name(key, "peaks.npy"), _npy(signal[result.table["sample"].to_numpy()]))
         buffer = io.BytesIO()
         result.table.to_parquet(buffer, index=False)
         store.write(home, _name(key, "beats.parquet"), buffer.getvalue())
@@ -126,11 +125,6 @@ def download_csv(store: UploadStore, meta: dict) -> bytes:
     buffer = io.StringIO()
     beat_table(store, meta).to_csv(buffer, index=False)
     return buffer.getvalue().encode()
-
-
-def peak_values(store: UploadStore, meta: dict) -> np.ndarray:
-    """The signal's value at each beat's R peak (where the strip marks it)."""
-    return _load_npy(store.read(meta["home"], _name(meta["key"], "peaks.npy")))
 
 
 def samples(store: UploadStore, meta: dict, start: int, stop: int) -> np.ndarray:

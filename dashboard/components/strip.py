@@ -20,7 +20,7 @@ PAPER_MAX_S = 12.0  # ECG-paper grid (0.2 s / 0.5 mV, minor 0.04 s / 0.1 mV) at 
 LETTERS_MAX_S = 40.0  # class letters above the beats at this zoom or closer; coloured marks only beyond
 MAX_MARKS = 3000  # beats marked in one view; beyond it only the ectopic ones are
 PAPER_MAJOR, PAPER_MINOR = "rgba(231,76,60,0.45)", "rgba(231,76,60,0.15)"
-_STRIP_LAYOUT = {**_LAYOUT, "margin": dict(l=55, r=15, t=30, b=40)}
+_STRIP_LAYOUT = {**_LAYOUT, "margin": dict(l=55, r=15, t=30, b=40)}  # heights come from the page (responsive graphs)
 
 
 def _is_millivolts(unit: str) -> bool:
@@ -35,16 +35,16 @@ def strip_figure(
     *,
     unit: str = "mV",
     missed_s: Sequence[float] = (),
-    missed_values: Sequence[float] = (),
     extra: Sequence[bool] | None = None,
     picked: float | None = None,
 ) -> go.Figure:
     """The ECG between window[0] and window[1] s, each beat marked in its class colour (and letter when zoomed in).
 
-    beats: the beats in the window, with time_s, predicted_class, peak (the signal at the R
-    peak) and index (the beat's number in the recording, carried as customdata for clicks).
-    extra: per beat, whether it is a detection the reference does not have; missed_s: reference
-    beats that were not detected (with the signal there), drawn as open circles.
+    As on a Holter printout, the marks run in a row above the trace, at each beat's time.
+    beats: the beats in the window, with time_s, predicted_class and index (the beat's number in
+    the recording, carried as customdata for clicks). extra: per beat, whether it is a detection
+    the reference does not have (an x below the trace); missed_s: reference beats that were not
+    detected (an open circle below the trace).
     """
     span = window[1] - window[0]
     fig = go.Figure()
@@ -53,18 +53,20 @@ def strip_figure(
     marked = beats
     if len(beats) > MAX_MARKS:
         marked = beats[beats["predicted_class"] != "N"].head(MAX_MARKS)
-    lift = 0.12 * (np.nanmax(values) - np.nanmin(values)) if len(values) else 0.2
+    top = float(np.nanmax(values)) if len(values) else 1.0
+    bottom = float(np.nanmin(values)) if len(values) else 0.0
+    lift = 0.15 * (top - bottom or 1.0)
     letters = span <= LETTERS_MAX_S
     for cls in CLASSES:
         these = marked[marked["predicted_class"] == cls]
         if not len(these):
             continue
         fig.add_trace(go.Scatter(
-            x=these["time_s"], y=these["peak"] + lift,
+            x=these["time_s"], y=np.full(len(these), top + lift),
             mode="markers+text" if letters else "markers",
             text=[cls] * len(these) if letters else None, textposition="top center",
             textfont=dict(color=CLASS_COLOURS[cls], size=13, family="system-ui, sans-serif"),
-            marker=dict(color=CLASS_COLOURS[cls], size=9 if letters else 6, symbol="triangle-down"),
+            marker=dict(color=CLASS_COLOURS[cls], size=9 if letters else 7, symbol="triangle-down"),
             customdata=these["index"], name=f"{cls} ({CLASS_NAMES[cls]})",
             hovertemplate="beat %{customdata}: " + cls + " at %{x:.2f} s<extra></extra>",
         ))
@@ -72,27 +74,28 @@ def strip_figure(
         flagged = beats[np.asarray(extra, dtype=bool)]
         if len(flagged):
             fig.add_trace(go.Scatter(
-                x=flagged["time_s"], y=flagged["peak"] - lift, mode="markers", customdata=flagged["index"],
-                marker=dict(symbol="x-thin-open", size=12, color="#111", line=dict(width=2)),
+                x=flagged["time_s"], y=np.full(len(flagged), bottom - lift), mode="markers",
+                customdata=flagged["index"], marker=dict(symbol="x-thin-open", size=12, color="#111", line=dict(width=2)),
                 name="extra (not in the reference)",
                 hovertemplate="extra detection, beat %{customdata} at %{x:.2f} s<extra></extra>"))
     if len(missed_s):
         fig.add_trace(go.Scatter(
-            x=list(missed_s), y=np.asarray(missed_values) - lift, mode="markers",
-            marker=dict(symbol="circle-open", size=13, color="#111", line=dict(width=2)),
+            x=list(missed_s), y=np.full(len(missed_s), bottom - lift), mode="markers",
+            marker=dict(symbol="circle-open", size=12, color="#111", line=dict(width=2)),
             name="missed (in the reference, not found)",
             hovertemplate="missed reference beat at %{x:.2f} s<extra></extra>"))
     if picked is not None and window[0] <= picked <= window[1]:
         fig.add_vline(x=picked, line=dict(color="#555", width=1, dash="dot"))
-    fig.update_layout(**_STRIP_LAYOUT, height=330, dragmode="zoom", hovermode="closest",
-                      uirevision="strip", showlegend=True)
+    fig.update_layout(**_STRIP_LAYOUT, dragmode="zoom", hovermode="closest", uirevision="strip", showlegend=True)
     fig.update_xaxes(range=list(window), title="time (s)", showspikes=False)
-    fig.update_yaxes(title=unit or "amplitude", fixedrange=True)  # a drag zooms time only
+    fig.update_yaxes(title=unit or "amplitude", fixedrange=True,  # a drag zooms time only
+                     range=[bottom - 2 * lift, top + 2.2 * lift])
     if span <= PAPER_MAX_S and _is_millivolts(unit):
         grid = dict(showgrid=True, gridcolor=PAPER_MAJOR, gridwidth=1)
         minor = dict(showgrid=True, gridcolor=PAPER_MINOR)
-        fig.update_xaxes(**grid, dtick=0.2, tick0=0, minor=dict(**minor, dtick=0.04), tickformat=".1f")
-        fig.update_yaxes(**grid, dtick=0.5, tick0=0, minor=dict(**minor, dtick=0.1), zeroline=False)
+        # Labels every second and every millivolt, as on ECG paper's heavy lines; they fit a phone too.
+        fig.update_xaxes(**grid, dtick=0.2, tick0=0, ticklabelstep=5, minor=dict(**minor, dtick=0.04))
+        fig.update_yaxes(**grid, dtick=0.5, tick0=0, ticklabelstep=2, minor=dict(**minor, dtick=0.1), zeroline=False)
         fig.update_layout(plot_bgcolor="#fffafa")
     return fig
 
@@ -115,8 +118,8 @@ def tachogram_figure(beats: pd.DataFrame, window: tuple[float, float], *, picked
         ))
     if picked is not None and window[0] <= picked <= window[1]:
         fig.add_vline(x=picked, line=dict(color="#555", width=1, dash="dot"))
-    fig.update_layout(**_STRIP_LAYOUT, height=230, dragmode="zoom", hovermode="closest",
-                      uirevision="tachogram", showlegend=False)
+    fig.update_layout(**_STRIP_LAYOUT, dragmode="zoom", hovermode="closest", uirevision="tachogram",
+                      showlegend=False)
     fig.update_xaxes(range=list(window), title="time (s)")
     fig.update_yaxes(title="R-R before the beat (s)", fixedrange=True)
     return fig
@@ -126,7 +129,7 @@ def beat_figure(row: np.ndarray, cls: str, probabilities: Mapping[str, float], t
                 *, title: str) -> go.Figure:
     """One beat as the model saw it (187 values at 120 Hz, scaled 0-1) over its class's template, and the probabilities."""
     fig = make_subplots(rows=1, cols=2, column_widths=[0.7, 0.3], horizontal_spacing=0.12,
-                        subplot_titles=[title, "the model's probabilities"])
+                        subplot_titles=[title, "probabilities"])
     x = np.arange(len(row)) / 120.0
     if cls in templates:
         mean = np.asarray(templates[cls]["mean"])
@@ -138,7 +141,7 @@ def beat_figure(row: np.ndarray, cls: str, probabilities: Mapping[str, float], t
     fig.add_trace(go.Bar(x=values, y=list(CLASSES), orientation="h", marker_color=[CLASS_COLOURS[c] for c in CLASSES],
                          text=[f"{v:.1%}" for v in values], textposition="outside", cliponaxis=False,
                          showlegend=False, hovertemplate="%{y}: %{x:.2%}<extra></extra>"), row=1, col=2)
-    fig.update_layout(**{**_LAYOUT, "legend": dict(orientation="h", y=-0.25, x=0)}, height=340)
+    fig.update_layout(**{**_LAYOUT, "legend": dict(orientation="h", y=-0.25, x=0)})
     fig.update_annotations(font_size=13)
     fig.update_xaxes(title="seconds from the R peak", row=1, col=1)
     fig.update_yaxes(title="amplitude (0-1)", row=1, col=1)

@@ -20,13 +20,13 @@ from dashboard.components.cards import section
 from dashboard.components.figures import CLASS_COLOURS, confusion_figure
 from dashboard.components.strip import beat_figure, strip_figure, tachogram_figure
 from dashboard.data import BundleError, get_report
-from dashboard.recordings import analyse, beat_row, beat_table, download_csv, peak_values, strip_window
+from dashboard.recordings import analyse, beat_row, beat_table, download_csv, strip_window
 from dashboard.settings import ASSETS_DIR, MB, settings
 from dashboard.uploads import UnknownUpload, UploadTooLarge, get_store
 
 log = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/record", name="Recording", order=3, title="Recording · Heartbeat classifier")
+dash.register_page(__name__, path="/record", name="Recording", order=2.5, title="Recording · Heartbeat classifier")
 
 SAMPLE_DIR = ASSETS_DIR / "sample_recording"
 SAMPLE_FILES = ("200.hea", "200.dat", "200.atr")
@@ -112,8 +112,9 @@ def layout(**_query):
                         "The strip",
                         dbc.Button("Whole recording", id="record-whole", size="sm", color="secondary",
                                    outline=True, className="mb-1"),
-                        dcc.Graph(id="record-strip", config=GRAPH_CONFIG),
-                        dcc.Graph(id="record-tachogram", config=GRAPH_CONFIG),
+                        dcc.Graph(id="record-strip", config=GRAPH_CONFIG, responsive=True, style={"height": "340px"}),
+                        dcc.Graph(id="record-tachogram", config=GRAPH_CONFIG, responsive=True,
+                                  style={"height": "230px"}),
                         lead="Drag across either plot to zoom in time, double-click for the whole recording; "
                         "the two stay on the same stretch. Each beat is marked in its class's colour, with its "
                         "letter when zoomed in (ECG paper grid: 0.2 s and 0.5 mV). The lower plot is the R-R "
@@ -123,7 +124,7 @@ def layout(**_query):
                     section(
                         "One beat",
                         html.Div(id="record-beat-text", className="small"),
-                        dcc.Graph(id="record-beat", config=GRAPH_CONFIG),
+                        dcc.Graph(id="record-beat", config=GRAPH_CONFIG, responsive=True, style={"height": "340px"}),
                         lead="The beat as the model saw it (its row: 120 Hz, scaled to 0-1) over the mean ±1 sd "
                         "of the training beats of the class it was given.",
                     ),
@@ -365,21 +366,17 @@ def draw_window(store, meta: dict, window: tuple[float, float], picked: float | 
         t0, t1 = full
     table = beat_table(store, meta)
     table["index"] = np.arange(1, len(table) + 1)
-    table["peak"] = peak_values(store, meta)
     lo, hi = np.searchsorted(table["time_s"].to_numpy(), [t0, t1])
     beats = table.iloc[lo:hi]
     time_s, values = strip_window(store, meta, t0, t1, BUCKETS)
     ref = meta["reference"]
-    missed_s, missed_values, extra = (), (), None
+    missed_s, extra = (), None
     if ref:
-        fs = meta["fs"]
-        missed = np.asarray(ref["detection"]["missed_samples"], dtype=np.int64)
-        missed = missed[(missed >= t0 * fs) & (missed <= t1 * fs)]
-        missed_s = missed / fs
-        missed_values = [float(values[np.argmin(np.abs(time_s - t))]) if len(values) else 0.0 for t in missed_s]
+        missed_s = np.asarray(ref["detection"]["missed_samples"], dtype=np.int64) / meta["fs"]
+        missed_s = missed_s[(missed_s >= t0) & (missed_s <= t1)]
         extra = np.isin(beats["sample"].to_numpy(), ref["detection"]["extra_samples"])
-    strip = strip_figure(time_s, values, beats, (t0, t1), unit=meta["unit"], missed_s=missed_s,
-                         missed_values=missed_values, extra=extra, picked=picked)
+    strip = strip_figure(time_s, values, beats, (t0, t1), unit=meta["unit"], missed_s=missed_s, extra=extra,
+                         picked=picked)
     return strip, tachogram_figure(_tachogram_beats(beats), (t0, t1), picked=picked)
 
 
@@ -487,7 +484,7 @@ def show_beat(pick, meta):
                    html.Strong(f"{cls} ({CLASS_NAMES[cls]})", style={"color": CLASS_COLOURS[cls]}, id="record-beat-class"),
                    f", probability {probabilities[cls]:.1%}."], className="mb-0")
     figure = beat_figure(row, cls, probabilities, get_report()["templates"],
-                         title=f"beat {index + 1:,} over the {cls} template")
+                         title=f"beat {index + 1:,} and the {cls} template")
     return figure, text
 
 

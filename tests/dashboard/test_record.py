@@ -228,5 +228,8 @@ def test_shot_record_page(dash_duo, dash_app, rhythm):
     until(lambda: np.diff(strip_range(dash_duo))[0] < 11, timeout=20, msg="the strip did not zoom to the beat")
     shoot(dash_duo, "record-beat")
     dash_duo.driver.set_window_size(390, 900)
+    until(lambda: dash_duo.driver.execute_script(
+        "return document.querySelector('#record-strip .js-plotly-plot')._fullLayout.width;") <= 390,
+          timeout=10, msg="the strip did not shrink to a phone's width")
     shoot(dash_duo, "record-phone", width=390)
     assert dash_duo.get_logs() == []
