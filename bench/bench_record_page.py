@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO / "bench"))
 WINDOWS_S = {"24 h": 86400.0, "1 h": 3600.0, "10 min": 600.0, "1 min": 60.0, "10 s": 10.0}
 
 CHILD = r"""
-import json, sys, time
+import json, os, sys, time
 from pathlib import Path
 mode, paths = sys.argv[1], [Path(p) for p in sys.argv[2:]]
 started = time.perf_counter()
@@ -46,7 +46,7 @@ if mode == "baseline":
     from pipeline.bundle import load_bundle
     from pipeline.records import classify_recording, record_model
     from pipeline.recording import read_recording
-    model = record_model(load_bundle())
+    model = record_model(load_bundle(os.environ.get("MODELS_DIR", "models")))  # the bundle the page serves
     started = time.perf_counter()
     result = classify_recording(read_recording(paths[0]), model)
     beats = result.summary["beats"]
@@ -76,9 +76,11 @@ def child(mode: str, paths: list[Path], upload_dir: Path) -> tuple[float, float,
     """(seconds of the work itself, peak RSS MB of the process, beats) of one run in a fresh process."""
     with tempfile.NamedTemporaryFile("r") as report:
         done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, sys.executable, "-c", CHILD, mode,
-                               *map(str, paths)], cwd=REPO, check=True, capture_output=True, text=True,
+                               *map(str, paths)], cwd=REPO, capture_output=True, text=True,
                               env={**os.environ, "UPLOAD_DIR": str(upload_dir), "OMP_NUM_THREADS": "1",
                                    "UPLOAD_STORE_MAX_MB": "100000"})
+        if done.returncode:
+            raise SystemExit(f"the {mode} run failed:\n{done.stderr[-3000:]}")
         peak = int(report.read().strip().splitlines()[-1]) / 1024
     result = json.loads(done.stdout.strip().splitlines()[-1])
     return result["seconds"], peak, result["beats"]

@@ -235,8 +235,8 @@ def _summary(meta: dict) -> html.Div:
 def _reference(meta: dict) -> html.Div:
     """Se and +P per class against the annotations, the confusion matrix, and the missed and extra beats to jump to."""
     ref = meta["reference"]
-    if not ref:
-        return html.Div()
+    if not ref:  # the jump list stays in the layout: the beat-picking callback listens to it
+        return html.Div(dcc.Dropdown(id="record-jump", options=[]), hidden=True)
     det = ref["detection"]
     rows = [html.Tr([html.Td(html.Strong(c, style={"color": CLASS_COLOURS[c]})),
                      html.Td(f"{m['reference']:,}"), html.Td(f"{m['sensitivity']:.1%}" if m["reference"] else "–"),

@@ -227,9 +227,32 @@ def test_shot_record_page(dash_duo, dash_app, rhythm):
     click(dash_duo, "#record-table tbody tr:nth-child(4) td[data-dash-column='time_s']")
     until(lambda: np.diff(strip_range(dash_duo))[0] < 11, timeout=20, msg="the strip did not zoom to the beat")
     shoot(dash_duo, "record-beat")
+    open_path(dash_duo, "/models")
+    wait_for_traces(dash_duo, "models-rhythm-detection-figure", at_least=2)
+    dash_duo.driver.execute_script("document.getElementById('models-rhythm').scrollIntoView();")
+    dash_duo.driver.save_screenshot(str(Path(os.environ["SCREENSHOTS_DIR"]) / "models-rhythm.png"))
+    open_path(dash_duo, "/record")
+    click(dash_duo, "#record-sample")
+    check_counts(dash_duo, expected(rhythm, SAMPLE_HEA))
     dash_duo.driver.set_window_size(390, 900)
     until(lambda: dash_duo.driver.execute_script(
         "return document.querySelector('#record-strip .js-plotly-plot')._fullLayout.width;") <= 390,
           timeout=10, msg="the strip did not shrink to a phone's width")
     shoot(dash_duo, "record-phone", width=390)
+    assert dash_duo.get_logs() == []
+
+
+def test_rec009_models_page_shows_the_rhythm_cascade_and_predict_says_it_needs_a_recording(dash_duo, dash_app,
+                                                                                          report, rhythm):
+    recordings = report.to_dict()["recordings"]
+    s = recordings["detected_beats"]["per_class"]["S"]
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/models")
+    dash_duo.wait_for_contains_text("#models-rhythm-table", "Rhythm-aware, detected beats", timeout=20)
+    s_row = [td.text for td in dash_duo.find_elements("#models-rhythm-table tbody tr:nth-child(2) td")]
+    assert s_row[0] == "S" and s_row[-2:] == [f"{s['sensitivity']:.1%}", f"{s['positive_predictivity']:.1%}"]
+    wait_for_traces(dash_duo, "models-rhythm-detection-figure", at_least=2)
+    open_path(dash_duo, "/predict")
+    click(dash_duo, "#predict-needs-recording a")
+    dash_duo.wait_for_element("#record-zone", timeout=20)
     assert dash_duo.get_logs() == []
