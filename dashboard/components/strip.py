@@ -20,7 +20,26 @@ PAPER_MAX_S = 12.0  # ECG-paper grid (0.2 s / 0.5 mV, minor 0.04 s / 0.1 mV) at 
 LETTERS_MAX_S = 40.0  # class letters above the beats at this zoom or closer; coloured marks only beyond
 MAX_MARKS = 3000  # beats marked in one view; beyond it only the ectopic ones are
 PAPER_MAJOR, PAPER_MINOR = "rgba(231,76,60,0.45)", "rgba(231,76,60,0.15)"
-_STRIP_LAYOUT = {**_LAYOUT, "margin": dict(l=55, r=15, t=30, b=40)}  # heights come from the page (responsive graphs)
+# The strip and the tachogram are redrawn on every pan and zoom, so they are built as plain figure
+# dicts: plotly's validated objects (and copying plotly_white into each) were most of a pan's server
+# time (bench/RESULTS.md, "Recording page"). This small template gives them plotly_white's look.
+_PLAIN = {"layout": {"plot_bgcolor": "white", "paper_bgcolor": "white",
+                     "xaxis": {"gridcolor": "#ebf0f8", "linecolor": "#ebf0f8", "zeroline": False, "automargin": True},
+                     "yaxis": {"gridcolor": "#ebf0f8", "linecolor": "#ebf0f8", "zerolinecolor": "#ebf0f8",
+                               "automargin": True}}}
+
+
+def _layout(**settings) -> dict:
+    """A windowed plot's layout: heights come from the page (responsive graphs); a drag zooms time only."""
+    return {**_LAYOUT, "template": _PLAIN, "margin": dict(l=55, r=15, t=30, b=40), "dragmode": "zoom",
+            "hovermode": "closest", **settings}
+
+
+def _picked_line(picked: float | None, window: tuple[float, float]) -> list[dict]:
+    if picked is None or not window[0] <= picked <= window[1]:
+        return []
+    return [{"type": "line", "xref": "x", "yref": "paper", "x0": picked, "x1": picked, "y0": 0, "y1": 1,
+             "line": {"color": "#555", "width": 1, "dash": "dot"}}]
 
 
 def _is_millivolts(unit: str) -> bool:
@@ -37,7 +56,7 @@ def strip_figure(
     missed_s: Sequence[float] = (),
     extra: Sequence[bool] | None = None,
     picked: float | None = None,
-) -> go.Figure:
+) -> dict:
     """The ECG between window[0] and window[1] s, each beat marked in its class colour (and letter when zoomed in).
 
     As on a Holter printout, the marks run in a row above the trace, at each beat's time.
@@ -47,9 +66,8 @@ def strip_figure(
     detected (an open circle below the trace).
     """
     span = window[1] - window[0]
-    fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=time_s, y=values, mode="lines", line=dict(color="#222", width=1),
-                               name="ECG", hoverinfo="skip", showlegend=False))
+    data = [{"type": "scattergl", "x": time_s, "y": values, "mode": "lines", "line": {"color": "#222", "width": 1},
+             "name": "ECG", "hoverinfo": "skip", "showlegend": False}]
     marked = beats
     if len(beats) > MAX_MARKS:
         marked = beats[beats["predicted_class"] != "N"].head(MAX_MARKS)
@@ -61,68 +79,62 @@ def strip_figure(
         these = marked[marked["predicted_class"] == cls]
         if not len(these):
             continue
-        fig.add_trace(go.Scatter(
-            x=these["time_s"], y=np.full(len(these), top + lift),
-            mode="markers+text" if letters else "markers",
-            text=[cls] * len(these) if letters else None, textposition="top center",
-            textfont=dict(color=CLASS_COLOURS[cls], size=13, family="system-ui, sans-serif"),
-            marker=dict(color=CLASS_COLOURS[cls], size=9 if letters else 7, symbol="triangle-down"),
-            customdata=these["index"], name=f"{cls} ({CLASS_NAMES[cls]})",
-            hovertemplate="beat %{customdata}: " + cls + " at %{x:.2f} s<extra></extra>",
-        ))
+        trace = {"type": "scatter", "x": these["time_s"].to_numpy(), "y": np.full(len(these), top + lift),
+                 "mode": "markers+text" if letters else "markers",
+                 "marker": {"color": CLASS_COLOURS[cls], "size": 9 if letters else 7, "symbol": "triangle-down"},
+                 "customdata": these["index"].to_numpy(), "name": f"{cls} ({CLASS_NAMES[cls]})",
+                 "hovertemplate": "beat %{customdata}: " + cls + " at %{x:.2f} s<extra></extra>"}
+        if letters:
+            trace |= {"text": [cls] * len(these), "textposition": "top center",
+                      "textfont": {"color": CLASS_COLOURS[cls], "size": 13, "family": "system-ui, sans-serif"}}
+        data.append(trace)
     if extra is not None and len(beats):
         flagged = beats[np.asarray(extra, dtype=bool)]
         if len(flagged):
-            fig.add_trace(go.Scatter(
-                x=flagged["time_s"], y=np.full(len(flagged), bottom - lift), mode="markers",
-                customdata=flagged["index"], marker=dict(symbol="x-thin-open", size=12, color="#111", line=dict(width=2)),
-                name="extra (not in the reference)",
-                hovertemplate="extra detection, beat %{customdata} at %{x:.2f} s<extra></extra>"))
+            data.append({"type": "scatter", "x": flagged["time_s"].to_numpy(), "y": np.full(len(flagged), bottom - lift),
+                         "mode": "markers", "customdata": flagged["index"].to_numpy(),
+                         "marker": {"symbol": "x-thin-open", "size": 12, "color": "#111", "line": {"width": 2}},
+                         "name": "extra (not in the reference)",
+                         "hovertemplate": "extra detection, beat %{customdata} at %{x:.2f} s<extra></extra>"})
     if len(missed_s):
-        fig.add_trace(go.Scatter(
-            x=list(missed_s), y=np.full(len(missed_s), bottom - lift), mode="markers",
-            marker=dict(symbol="circle-open", size=12, color="#111", line=dict(width=2)),
-            name="missed (in the reference, not found)",
-            hovertemplate="missed reference beat at %{x:.2f} s<extra></extra>"))
-    if picked is not None and window[0] <= picked <= window[1]:
-        fig.add_vline(x=picked, line=dict(color="#555", width=1, dash="dot"))
-    fig.update_layout(**_STRIP_LAYOUT, dragmode="zoom", hovermode="closest", uirevision="strip", showlegend=True)
-    fig.update_xaxes(range=list(window), title="time (s)", showspikes=False)
-    fig.update_yaxes(title=unit or "amplitude", fixedrange=True,  # a drag zooms time only
-                     range=[bottom - 2 * lift, top + 2.2 * lift])
+        data.append({"type": "scatter", "x": np.asarray(missed_s), "y": np.full(len(missed_s), bottom - lift),
+                     "mode": "markers", "marker": {"symbol": "circle-open", "size": 12, "color": "#111",
+                                                   "line": {"width": 2}},
+                     "name": "missed (in the reference, not found)",
+                     "hovertemplate": "missed reference beat at %{x:.2f} s<extra></extra>"})
+    xaxis = {"range": list(window), "title": {"text": "time (s)"}}
+    yaxis = {"title": {"text": unit or "amplitude"}, "fixedrange": True, "range": [bottom - 2 * lift, top + 2.2 * lift]}
+    layout = _layout(uirevision="strip", showlegend=True, shapes=_picked_line(picked, window), xaxis=xaxis, yaxis=yaxis)
     if span <= PAPER_MAX_S and _is_millivolts(unit):
-        grid = dict(showgrid=True, gridcolor=PAPER_MAJOR, gridwidth=1)
-        minor = dict(showgrid=True, gridcolor=PAPER_MINOR)
+        grid = {"showgrid": True, "gridcolor": PAPER_MAJOR, "gridwidth": 1}
+        minor = {"showgrid": True, "gridcolor": PAPER_MINOR}
         # Labels every second and every millivolt, as on ECG paper's heavy lines; they fit a phone too.
-        fig.update_xaxes(**grid, dtick=0.2, tick0=0, ticklabelstep=5, minor=dict(**minor, dtick=0.04))
-        fig.update_yaxes(**grid, dtick=0.5, tick0=0, ticklabelstep=2, minor=dict(**minor, dtick=0.1), zeroline=False)
-        fig.update_layout(plot_bgcolor="#fffafa")
-    return fig
+        xaxis |= {**grid, "dtick": 0.2, "tick0": 0, "ticklabelstep": 5, "minor": {**minor, "dtick": 0.04}}
+        yaxis |= {**grid, "dtick": 0.5, "tick0": 0, "ticklabelstep": 2, "minor": {**minor, "dtick": 0.1},
+                  "zeroline": False}
+        layout["plot_bgcolor"] = "#fffafa"
+    return {"data": data, "layout": layout}
 
 
-def tachogram_figure(beats: pd.DataFrame, window: tuple[float, float], *, picked: float | None = None) -> go.Figure:
-    """Each beat's preceding R-R interval (s) against its time, coloured by class; heart rate on hover.
+def tachogram_figure(beats: pd.DataFrame, window: tuple[float, float], *, picked: float | None = None) -> dict:
+    """Each beat's preceding R-R interval (s) against its time, coloured by class.
 
     beats: time_s, rr_pre_s, predicted_class, index (customdata for clicks).
     """
-    fig = go.Figure()
+    data = []
     for cls in CLASSES:
         these = beats[(beats["predicted_class"] == cls) & beats["rr_pre_s"].notna()]
         if not len(these):
             continue
-        fig.add_trace(go.Scattergl(
-            x=these["time_s"], y=these["rr_pre_s"], mode="markers", customdata=these["index"],
-            marker=dict(color=CLASS_COLOURS[cls], size=5 if cls == "N" else 7),
-            name=f"{cls} ({CLASS_NAMES[cls]})",
-            hovertemplate="beat %{customdata}: " + cls + " at %{x:.2f} s, R-R %{y:.3f} s<extra></extra>",
-        ))
-    if picked is not None and window[0] <= picked <= window[1]:
-        fig.add_vline(x=picked, line=dict(color="#555", width=1, dash="dot"))
-    fig.update_layout(**_STRIP_LAYOUT, dragmode="zoom", hovermode="closest", uirevision="tachogram",
-                      showlegend=False)
-    fig.update_xaxes(range=list(window), title="time (s)")
-    fig.update_yaxes(title="R-R before the beat (s)", fixedrange=True)
-    return fig
+        data.append({"type": "scattergl", "x": these["time_s"].to_numpy(), "y": these["rr_pre_s"].to_numpy(),
+                     "mode": "markers", "customdata": these["index"].to_numpy(),
+                     "marker": {"color": CLASS_COLOURS[cls], "size": 5 if cls == "N" else 7},
+                     "name": f"{cls} ({CLASS_NAMES[cls]})",
+                     "hovertemplate": "beat %{customdata}: " + cls + " at %{x:.2f} s, R-R %{y:.3f} s<extra></extra>"})
+    layout = _layout(uirevision="tachogram", showlegend=False, shapes=_picked_line(picked, window),
+                     xaxis={"range": list(window), "title": {"text": "time (s)"}},
+                     yaxis={"title": {"text": "R-R before the beat (s)"}, "fixedrange": True})
+    return {"data": data, "layout": layout}
 
 
 def beat_figure(row: np.ndarray, cls: str, probabilities: Mapping[str, float], templates: Mapping[str, Mapping],
