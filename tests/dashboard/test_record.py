@@ -108,7 +108,7 @@ def test_rec002_click_a_beat_in_the_table_centres_the_strip(dash_duo, dash_app, 
     assert dash_duo.get_logs() == []
 
 
-def test_rec003_edf_and_250_hz_csv(dash_duo, dash_app, rhythm):
+def test_rec003_edf_and_250_hz_csv_with_and_without_a_time_column(dash_duo, dash_app, rhythm, tmp_path):
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/record")
     for path in (FIXTURES / "200.edf", FIXTURES / "200_250hz.csv"):
@@ -116,6 +116,13 @@ def test_rec003_edf_and_250_hz_csv(dash_duo, dash_app, rhythm):
         check_counts(dash_duo, expected(rhythm, path))
         assert dash_duo.find_element("#record-summary-text small").text.endswith(
             "(lead MLII, 360 Hz)" if path.suffix == ".edf" else "(lead MLII, 250 Hz)")
+    # the same signal without its time column: the page asks for the rate, then uses the one typed in
+    untimed = tmp_path / "200_untimed.csv"
+    pd.read_csv(FIXTURES / "200_250hz.csv").drop(columns="time_s").to_csv(untimed, index=False)
+    choose_files(dash_duo, untimed)
+    dash_duo.wait_for_contains_text("#record-message", "no time column", timeout=30)
+    dash_duo.find_element("#record-fs").send_keys("250\n")
+    check_counts(dash_duo, expected(rhythm, untimed, fs=250.0))
     assert dash_duo.get_logs() == []
 
 
