@@ -1,0 +1,472 @@
+"""Read a whole ECG recording (WFDB, EDF/EDF+, CSV, or the same uploaded as bytes) into one typed object."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import edfio
+import numpy as np
+import pandas as pd
+import wfdb
+from scipy.signal import resample_poly
+
+MODEL_FS = 360  # the MIT-BIH rate the beat rows are cut from
+MIN_FS, MAX_FS = 100.0, 1000.0
+MIN_DURATION_S = 10.0
+# NaN gaps up to this long in the chosen lead are filled by linear interpolation (with a
+# RecordingWarning): a device drops a few samples now and then, and a gap this short hides at
+# most one beat. Longer gaps are refused, because a straight line there would read as a pause.
+MAX_GAP_S = 1.0
+# A time column may wander off an even grid by this fraction of a sample period (rounded
+# timestamps, clock jitter); beyond it the samples are not evenly spaced and a rate would lie.
+TIME_JITTER = 0.5
+RECORDING_SUFFIXES = (".hea", ".dat", ".edf", ".csv")
+UPLOAD_MAX_FILES = 16
+CSV_CHUNK_ROWS = 1 << 20
+UPLOAD_MAX_BYTES = 2 * 1024**3  # all files of one upload, a zip's members counted as unpacked
+
+_TIME_UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "msec": 1e-3}
+_TIME_COLUMN = re.compile(
+    r"^(?:time|t|seconds|secs?|elapsed|elapsed[ _]time|timestamp)"
+    r"(?:\s*[(\[]\s*(?P<bracket>\w+)\s*[)\]]|_(?P<suffix>\w+))?$", re.IGNORECASE)
+_UNIT_IN_BRACKETS = re.compile(r"^(?P<name>.+?)\s*[(\[]\s*(?P<unit>[^)\]]+?)\s*[)\]]$")
+_UNIT_SUFFIX = re.compile(r"^(?P<name>.+?)_(?P<unit>mV|uV|µV|V|adu|adc)$", re.IGNORECASE)
+# Channels that are obviously not ECG, skipped when choosing the default lead.
+_NOT_ECG = re.compile(
+    r"annotation|^time|^t$|resp|spo2|sao2|pleth|ppg|pulse|^hr$|heart ?rate|acc|gyro|temp|eeg|emg|eog|"
+    r"marker|event|status|trigger|battery|position|light|pressure|abp|^bp$",
+    re.IGNORECASE)
+
+
+class RecordingError(ValueError):
+    """A recording the readers cannot use; the message is one sentence saying what to fix."""
+
+
+class RecordingWarning(UserWarning):
+    """Something the reader changed in a usable recording (short NaN gaps filled)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceBeats:
+    """The reference annotations of a WFDB record, as read from its .atr (beats and rhythm marks alike)."""
+
+    samples: np.ndarray  # int64, in the input's own samples
+    symbols: np.ndarray  # MIT-BIH symbols as read ('N', 'V', '+', ...); pipeline.dataset.AAMI picks the beats
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """One ECG recording in physical units at its own rate, whatever the file format was."""
+
+    signals: np.ndarray  # float64, (n_samples, n_leads)
+    fs: float
+    lead_names: tuple[str, ...]
+    units: tuple[str, ...]
+    lead: int  # index of the chosen lead
+    name: str  # file stem
+    reference: ReferenceBeats | None = None
+
+    @property
+    def signal(self) -> np.ndarray:
+        """The chosen lead, 1-D."""
+        return self.signals[:, self.lead]
+
+    @property
+    def duration_s(self) -> float:
+        return self.signals.shape[0] / self.fs
+
+
+# ---------------------------------------------------------------- rates
+
+def _model_ratio(fs: float) -> Fraction:
+    """up/down for resample_poly; one rational approximation that both position mappings share."""
+    return Fraction(MODEL_FS / fs).limit_denominator(1000)
+
+
+def to_model_rate(signal_1d: np.ndarray, fs: float) -> np.ndarray:
+    """The lead resampled to 360 Hz (polyphase, zero-phase FIR), so positions map linearly back."""
+    signal_1d = np.asarray(signal_1d, dtype=np.float64)
+    ratio = _model_ratio(fs)
+    if ratio == 1:
+        return signal_1d
+    # padtype="line": a baseline far from zero (raw ADC) would otherwise dip at both ends.
+    return resample_poly(signal_1d, ratio.numerator, ratio.denominator, padtype="line")
+
+
+def to_input_samples(positions_360, fs: float) -> np.ndarray:
+    """Positions in the 360 Hz copy back to the input's own samples (rounded)."""
+    ratio = _model_ratio(fs)
+    positions = np.asarray(positions_360, dtype=np.float64)
+    return np.rint(positions * ratio.denominator / ratio.numerator).astype(np.int64)
+
+
+def to_model_samples(samples, fs: float) -> np.ndarray:
+    """The input's own samples (e.g. reference beats) to positions in the 360 Hz copy (rounded)."""
+    ratio = _model_ratio(fs)
+    samples = np.asarray(samples, dtype=np.float64)
+    return np.rint(samples * ratio.numerator / ratio.denominator).astype(np.int64)
+
+
+# ---------------------------------------------------------------- lead choice and checks
+
+def _choose_lead(lead_names: tuple[str, ...], lead: str | int | None, source: str) -> int:
+    listed = ", ".join(f"{i} {name}" for i, name in enumerate(lead_names))
+    if lead is None:
+        for i, name in enumerate(lead_names):
+            if re.search(r"\bmlii\b", name, re.IGNORECASE):
+                return i
+        for i, name in enumerate(lead_names):
+            if not _NOT_ECG.search(name):
+                return i
+        raise RecordingError(f"{source} has no channel that looks like an ECG lead ({listed}); "
+                             "choose one with lead=NAME or INDEX.")
+    if isinstance(lead, str):
+        folded = [name.casefold() for name in lead_names]
+        if lead.strip().casefold() in folded:
+            return folded.index(lead.strip().casefold())
+        if not lead.strip().isdigit():
+            raise RecordingError(f"{source} has no lead named '{lead}'; its leads are {listed}.")
+        lead = int(lead)
+    if isinstance(lead, (int, np.integer)) and not isinstance(lead, bool) and 0 <= lead < len(lead_names):
+        return int(lead)
+    raise RecordingError(f"{source} has no lead {lead}; its leads are {listed}.")
+
+
+def _fill_gaps(values: np.ndarray, fs: float, lead_name: str, source: str) -> None:
+    """Fill short NaN gaps of the chosen lead in place; refuse an empty, flat or long-gapped lead."""
+    missing = np.isnan(values)
+    if missing.all():
+        raise RecordingError(f"Lead {lead_name} of {source} has no values (all missing); choose another lead.")
+    present = values[~missing]
+    if present.min() == present.max():
+        raise RecordingError(f"Lead {lead_name} of {source} is flat (every value is {present[0]:g}); "
+                             "check the electrode or choose another lead.")
+    if not missing.any():
+        return
+    edges = np.diff(np.concatenate(([0], missing.view(np.int8), [0])))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    longest = int(np.argmax(stops - starts))
+    if (stops[longest] - starts[longest]) / fs > MAX_GAP_S:
+        raise RecordingError(
+            f"Lead {lead_name} of {source} has {(stops[longest] - starts[longest]) / fs:.1f} s of missing values "
+            f"from {starts[longest] / fs:.1f} s; gaps up to {MAX_GAP_S:g} s are filled, so cut the recording "
+            "around longer ones.")
+    where = np.flatnonzero(missing)
+    kept = np.flatnonzero(~missing)
+    values[where] = np.interp(where, kept, values[kept])
+    warnings.warn(f"Lead {lead_name} of {source}: {len(starts)} gap(s) of missing values "
+                  f"({where.size} samples, at most {(stops - starts).max() / fs:.2f} s) filled by linear "
+                  "interpolation.", RecordingWarning, stacklevel=3)
+
+
+def _finish(signals: np.ndarray, fs: float, lead_names, units, lead, name: str, source: str,
+            reference: ReferenceBeats | None = None) -> Recording:
+    """Checks every format shares: rate, length, the chosen lead's values."""
+    if not MIN_FS <= fs <= MAX_FS:
+        raise RecordingError(f"{source} is sampled at {fs:g} Hz; only {MIN_FS:g} to {MAX_FS:g} Hz is supported, "
+                             "so resample it first (or correct fs=).")
+    if signals.shape[0] / fs < MIN_DURATION_S:
+        raise RecordingError(f"{source} holds {signals.shape[0] / fs:.1f} s of signal; at least "
+                             f"{MIN_DURATION_S:g} s is needed to find and classify beats.")
+    lead_names = tuple(str(n) for n in lead_names)
+    index = _choose_lead(lead_names, lead, source)
+    _fill_gaps(signals[:, index], fs, lead_names[index], source)
+    return Recording(signals=signals, fs=float(fs), lead_names=lead_names, units=tuple(units), lead=index,
+                     name=name, reference=reference)
+
+
+def _check_fs_argument(fs: float | None, file_fs: float, source: str) -> None:
+    if fs is not None and not np.isclose(fs, file_fs, rtol=1e-3):
+        raise RecordingError(f"fs={fs:g} was given but {source} says {file_fs:g} Hz; leave fs out for "
+                             "WFDB and EDF files, which carry their own rate.")
+
+
+# ---------------------------------------------------------------- WFDB
+
+def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
+    source = header_path.name
+    record_path = str(header_path.with_suffix(""))
+    try:
+        header = wfdb.rdheader(record_path)
+    except Exception as error:  # wfdb raises many types for a malformed header
+        raise RecordingError(f"{source} is not a readable WFDB header ({error}); export the record again.") from error
+    if not header.n_sig or not header.file_name:
+        raise RecordingError(f"{source} names no signals; a WFDB header lists one line per lead.")
+    # wfdb's header syntax allows no folder in a signal file name, so an uploaded header cannot
+    # point outside its folder; a missing file gets its own sentence before wfdb's error.
+    for file_name in dict.fromkeys(header.file_name):
+        if not (header_path.parent / file_name).is_file():
+            raise RecordingError(f"The signal file {file_name} named in {source} is missing; "
+                                 "put it beside the header.")
+    _check_fs_argument(fs, float(header.fs), source)
+    try:
+        record = wfdb.rdrecord(record_path)
+    except Exception as error:  # a truncated or mismatched signal file
+        raise RecordingError(f"The signals of {source} cannot be read ({error}); check that the .dat file "
+                             "belongs to this header and is complete.") from error
+    reference = None
+    atr_path = header_path.with_suffix(".atr")
+    if atr_path.is_file():
+        try:
+            ann = wfdb.rdann(record_path, "atr")
+        except Exception as error:
+            raise RecordingError(f"{atr_path.name} is not a readable WFDB annotation file ({error}); "
+                                 "remove it or export it again.") from error
+        reference = ReferenceBeats(samples=np.asarray(ann.sample, dtype=np.int64),
+                                   symbols=np.asarray(ann.symbol))
+    return _finish(record.p_signal, float(record.fs), record.sig_name, record.units, lead,
+                   header_path.stem, source, reference)
+
+
+# ---------------------------------------------------------------- EDF
+
+def _read_edf(path: Path, fs: float | None, lead) -> Recording:
+    """EDF/EDF+ with edfio (fastest and exact of the readers measured, bench/RESULTS.md).
+
+    Channels may have different rates: the leads kept are those at the chosen lead's rate.
+    """
+    source = path.name
+    try:
+        edf = edfio.read_edf(path)
+    except Exception as error:  # edfio raises ValueError and others for a damaged header
+        raise RecordingError(f"{source} is not a readable EDF file ({error}); export it again.") from error
+    if not edf.is_continuous:
+        raise RecordingError(f"{source} is a discontinuous EDF+D file; export a continuous EDF (EDF+C).")
+    channels = edf.signals  # edfio leaves out the "EDF Annotations" channel
+    if not channels:
+        raise RecordingError(f"{source} holds no signal channels.")
+    names = tuple(s.label for s in channels)
+    chosen = channels[_choose_lead(names, lead, source)]
+    file_fs = float(chosen.sampling_frequency)
+    _check_fs_argument(fs, file_fs, source)
+    kept = [s for s in channels if s.sampling_frequency == chosen.sampling_frequency]
+    signals = np.empty((len(chosen.digital), len(kept)), dtype=np.float64)
+    for column, channel in enumerate(kept):
+        signals[:, column] = channel.data
+    kept_names = tuple(s.label for s in kept)
+    return _finish(signals, file_fs, kept_names, [s.physical_dimension or "unknown" for s in kept],
+                   kept.index(chosen), path.stem, source)
+
+
+# ---------------------------------------------------------------- CSV
+
+def _time_scale(column: str) -> float | None:
+    """Seconds per unit of a time column's values, or None when the column is not a time column."""
+    match = _TIME_COLUMN.match(column.strip())
+    if not match:
+        return None
+    unit = (match["bracket"] or match["suffix"] or "s").lower()
+    if unit not in _TIME_UNITS:
+        raise RecordingError(f"The time column '{column}' has unit '{unit}'; give it in seconds (time_s) "
+                             "or milliseconds (time_ms).")
+    return _TIME_UNITS[unit]
+
+
+def _lead_and_unit(column: str) -> tuple[str, str]:
+    column = column.strip()
+    match = _UNIT_IN_BRACKETS.match(column) or _UNIT_SUFFIX.match(column)
+    if match:
+        return match["name"].strip(), match["unit"]
+    return column, "unknown"
+
+
+def _fs_from_time(time_s: np.ndarray, source: str) -> float:
+    """The rate an evenly spaced time column describes; lines in messages count the header as line 1."""
+    steps = np.diff(time_s)
+    backwards = np.flatnonzero(~(steps > 0))
+    if backwards.size:
+        i = backwards[0] + 1  # the sample that is not after the one before it
+        raise RecordingError(f"The time column of {source} does not increase at line {i + 2} "
+                             f"({time_s[i - 1]:g} then {time_s[i]:g} s); sort the rows or drop duplicates.")
+    fs = (len(time_s) - 1) / (time_s[-1] - time_s[0])
+    if abs(fs - round(fs)) < 1e-4 * fs:
+        fs = float(round(fs))  # timestamps are printed rounded; the rate they describe is whole
+    del steps, backwards
+    # distance of each timestamp from an even grid, in samples; built in place (24 h is 21 M values)
+    off_grid = np.arange(len(time_s), dtype=np.float64)
+    off_grid /= fs
+    off_grid += time_s[0]
+    np.subtract(time_s, off_grid, out=off_grid)
+    if np.abs(off_grid, out=off_grid).max() * fs > TIME_JITTER:
+        del off_grid
+        steps = np.diff(time_s)
+        typical = float(np.median(steps))
+        odd = int(np.argmax(np.abs(steps - typical)))
+        raise RecordingError(f"The time column of {source} is not evenly spaced (a step of {steps[odd]:g} s at "
+                             f"line {odd + 3}, where most steps are {typical:g} s); fill the gaps, or give fs= "
+                             "and drop the time column.")
+    return fs
+
+
+def _csv_blocks(path: Path, delimiter: str, source: str):
+    """The CSV's rows as float64 arrays, CSV_CHUNK_ROWS at a time, so text is never held all at once.
+
+    pandas' C parser, chunked: measured against pyarrow's streaming reader on a 4-hour CSV it
+    peaked at half the memory and gave it back (bench/RESULTS.md). Every column is read as
+    float64, so raw ADC integers need no type guess that a later "1.5" would break.
+    """
+    try:
+        with pd.read_csv(path, sep=delimiter, dtype=np.float64, chunksize=CSV_CHUNK_ROWS) as reader:
+            for chunk in reader:
+                yield chunk.to_numpy()
+    except ValueError as error:  # pandas' ParserError and UnicodeDecodeError are ValueErrors too
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        text = re.match(r"could not convert string to float: (.*)", message)
+        if text:
+            raise RecordingError(f"{source} holds text ({text[1]}) where numbers should be; keep only the time "
+                                 "column and the lead columns, with '.' as the decimal point.") from error
+        raise RecordingError(f"{source} cannot be read as a CSV ({message}); save it as delimited text with "
+                             "one header row.") from error
+
+
+def _read_csv(path: Path, fs: float | None, lead) -> Recording:
+    source = path.name
+    with open(path, "rb") as f:
+        first_line = f.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    if not first_line.strip():
+        raise RecordingError(f"{source} is empty; a CSV recording needs a header row and one row per sample.")
+    delimiter = max(",;\t", key=first_line.count)
+    names = next(csv.reader([first_line], delimiter=delimiter))
+    columns = [name.strip() for name in names]
+    if all(re.fullmatch(r"[-+]?[\d.eE+-]+", c) for c in columns):
+        raise RecordingError(f"{source} has no header row; add one naming the columns, e.g. time_s,MLII.")
+    time_index = next((i for i, c in enumerate(columns) if _time_scale(c) is not None), None)
+    lead_indices = [i for i in range(len(columns)) if i != time_index]
+    if not lead_indices:
+        raise RecordingError(f"{source} has no lead columns; add one column of samples per lead.")
+    if time_index is None and fs is None:
+        raise RecordingError(f"{source} has no time column (time_s, time, t, ...) and no sampling rate was given; "
+                             "add a time column in seconds or give fs=HZ.")
+    time_blocks, lead_blocks = [], []
+    for block in _csv_blocks(path, delimiter, source):
+        if time_index is not None:
+            time_blocks.append(block[:, time_index].copy())
+        lead_blocks.append(block[:, lead_indices])
+        del block
+    if not lead_blocks or sum(len(b) for b in lead_blocks) == 0:
+        raise RecordingError(f"{source} has a header but no rows of samples.")
+    if time_index is None:
+        file_fs = float(fs)
+    else:
+        time_s = np.concatenate(time_blocks) * _time_scale(columns[time_index])
+        del time_blocks
+        if np.isnan(time_s).any():
+            raise RecordingError(f"The time column of {source} has empty cells; fill them, or drop the column "
+                                 "and give fs=.")
+        file_fs = _fs_from_time(time_s, source) if len(time_s) > 1 else 0.0
+        del time_s
+        if fs is not None and not np.isclose(fs, file_fs, rtol=1e-3):
+            raise RecordingError(f"fs={fs:g} was given but the time column of {source} says {file_fs:g} Hz; "
+                                 "drop one of them.")
+    signals = np.concatenate(lead_blocks)
+    del lead_blocks
+    lead_names, units = zip(*(_lead_and_unit(columns[i]) for i in lead_indices))
+    return _finish(signals, file_fs, lead_names, units, lead, path.stem, source)
+
+
+# ---------------------------------------------------------------- entry points
+
+def read_recording(path, *, fs: float | None = None, lead: str | int | None = None) -> Recording:
+    """Read a recording from disk: a WFDB record (.hea, .dat or no extension), an .edf, or a .csv."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    bare_record = path.with_name(path.name + ".hea")  # a record given without extension
+    if suffix in (".hea", ".dat", "") or (suffix not in RECORDING_SUFFIXES and bare_record.is_file()):
+        header = path.with_suffix(".hea") if suffix in (".hea", ".dat") else bare_record
+        if not header.is_file():
+            raise RecordingError(f"The WFDB header {header.name} is missing; a WFDB record needs its .hea "
+                                 "beside its .dat.")
+        return _read_wfdb(header, fs, lead)
+    if suffix not in RECORDING_SUFFIXES:
+        raise RecordingError(f"{path.name} is not a recording this reader knows; give a WFDB record "
+                             "(.hea with its .dat), an .edf or a .csv file.")
+    if not path.is_file():
+        raise RecordingError(f"{path} does not exist; check the path.")
+    if suffix == ".edf":
+        return _read_edf(path, fs, lead)
+    return _read_csv(path, fs, lead)
+
+
+def _safe_name(name: str) -> str:
+    """A plain file name from an uploaded name: no folders, only [A-Za-z0-9._-], no leading dot."""
+    base = PureWindowsPath(PurePosixPath(name).name).name
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
+    if not base:
+        raise RecordingError(f"The uploaded file name '{name}' is not usable; rename the file.")
+    return base
+
+
+def _unzip(data: bytes, budget: int) -> dict[str, bytes]:
+    """The members of an uploaded zip, refusing paths that leave the folder and oversized contents."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as error:
+        raise RecordingError("The uploaded .zip is not a readable zip archive; zip the files again.") from error
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) > UPLOAD_MAX_FILES:
+        raise RecordingError(f"The zip holds {len(members)} files; zip only the recording's own files.")
+    files: dict[str, bytes] = {}
+    for member in members:
+        parts = PurePosixPath(member.filename.replace("\\", "/")).parts
+        if member.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+            raise RecordingError(f"The zip holds a path outside its folder ({member.filename}); "
+                                 "zip the recording's files themselves.")
+        if member.file_size > budget:
+            raise RecordingError("The zip unpacks to more than the upload limit; upload the files themselves.")
+        with archive.open(member) as f:
+            content = f.read(budget + 1)  # the declared size may lie: never read past the budget
+        if len(content) > budget:
+            raise RecordingError("The zip unpacks to more than the upload limit; upload the files themselves.")
+        budget -= len(content)
+        name = _safe_name(parts[-1])
+        if name in files:
+            raise RecordingError(f"The zip holds two files named {name}; zip one recording at a time.")
+        files[name] = content
+    return files
+
+
+def read_recording_files(files: Mapping[str, bytes], *, fs: float | None = None,
+                         lead: str | int | None = None) -> Recording:
+    """Read an uploaded recording: WFDB .hea + .dat (+ .atr), a .zip of them, one .edf, or one .csv.
+
+    The names are only used for their extension and stem; the files are written under sanitised
+    names to a private temporary folder that is removed before returning.
+    """
+    total = sum(len(b) for b in files.values())
+    if total > UPLOAD_MAX_BYTES:
+        raise RecordingError("The upload is larger than the limit; upload one recording at a time.")
+    if len(files) > UPLOAD_MAX_FILES:
+        raise RecordingError(f"{len(files)} files were uploaded; upload one recording's files only.")
+    plain: dict[str, bytes] = {}
+    for name, data in files.items():
+        safe = _safe_name(name)
+        unpacked = _unzip(data, UPLOAD_MAX_BYTES - total) if safe.lower().endswith(".zip") else {safe: data}
+        for member, content in unpacked.items():
+            if member in plain:
+                raise RecordingError(f"Two uploaded files are named {member}; upload one recording at a time.")
+            plain[member] = content
+    by_suffix: dict[str, list[str]] = {}
+    for name in plain:
+        by_suffix.setdefault(Path(name).suffix.lower(), []).append(name)
+    main_files = [n for s in (".hea", ".edf", ".csv") for n in by_suffix.get(s, [])]
+    if len(main_files) > 1:
+        raise RecordingError(f"The upload holds several recordings ({', '.join(sorted(main_files))}); "
+                             "upload one at a time.")
+    if not main_files:
+        if ".dat" in by_suffix:
+            raise RecordingError(f"The WFDB header for {by_suffix['.dat'][0]} is missing; upload its .hea "
+                                 "together with the .dat.")
+        raise RecordingError(f"{', '.join(sorted(plain)) or 'The upload'} is not a recording this reader knows; "
+                             "upload a WFDB record (.hea with its .dat), an .edf or a .csv file.")
+    with tempfile.TemporaryDirectory(prefix="recording-") as folder:
+        for name, content in plain.items():
+            (Path(folder) / name).write_bytes(content)
+        return read_recording(Path(folder) / main_files[0], fs=fs, lead=lead)

@@ -1,0 +1,431 @@
+"""Recording readers on real fixtures: 60 s of MIT-BIH record 200 as WFDB (360 Hz), CSV (250 Hz) and EDF."""
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import edfio
+import numpy as np
+import pytest
+import wfdb
+
+from pipeline.recording import (
+    Recording, RecordingError, RecordingWarning, read_recording, read_recording_files, to_input_samples,
+    to_model_rate, to_model_samples,
+)
+
+RECORDINGS = Path(__file__).resolve().parent / "fixtures" / "recordings"
+SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "sample_recording"
+WFDB_FILES = ("200.hea", "200.dat", "200.atr")
+CSV = RECORDINGS / "200_250hz.csv"
+EDF = RECORDINGS / "200.edf"
+# The 250 Hz CSV keeps the band below 125 Hz of a 360 Hz record whose ADC step is 0.005 mV:
+# resampled back to 360 Hz it differs from the original by 0.0026 mV RMS and 0.013 mV at most
+# (measured; the 125-180 Hz noise of record 200 it cannot hold). The tolerance is about four
+# times that; a copy one sample (2.8 ms) out of step misses it by far (test_rec_tolerance_bites).
+CSV_RMS_MV, CSV_MAX_MV = 0.01, 0.05
+
+
+@pytest.fixture(scope="module")
+def wfdb_recording() -> Recording:
+    return read_recording(RECORDINGS / "200.hea")
+
+
+def _csv_text(path: Path = CSV) -> list[str]:
+    return path.read_text().splitlines()
+
+
+def _write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _copy_wfdb(tmp_path: Path, *names: str) -> Path:
+    for name in names:
+        shutil.copy(RECORDINGS / name, tmp_path / name)
+    return tmp_path / "200.hea"
+
+
+# ---------------------------------------------------------------- the three formats
+
+def test_rec_wfdb(wfdb_recording):
+    rec = wfdb_recording
+    assert rec.fs == 360.0 and rec.name == "200"
+    assert rec.lead_names == ("MLII", "V1") and rec.units == ("mV", "mV") and rec.lead == 0
+    assert rec.signals.shape == (21_600, 2) and rec.signals.dtype == np.float64
+    assert rec.duration_s == pytest.approx(60.0)
+    # the same values wfdb gives, in mV
+    expected = wfdb.rdrecord(str(RECORDINGS / "200")).p_signal
+    np.testing.assert_array_equal(rec.signals, expected)
+    np.testing.assert_array_equal(rec.signal, expected[:, 0])
+    symbols = list(rec.reference.symbols)
+    assert (symbols.count("A"), symbols.count("V"), symbols.count("N")) == (4, 31, 48)
+    assert rec.reference.samples.dtype == np.int64
+    assert np.all(np.diff(rec.reference.samples) > 0) and rec.reference.samples[-1] < 21_600
+
+
+@pytest.mark.parametrize("given", ["200", "200.dat", "200.hea"])
+def test_rec_wfdb_path_forms(given, wfdb_recording):
+    rec = read_recording(RECORDINGS / given)
+    np.testing.assert_array_equal(rec.signals, wfdb_recording.signals)
+    np.testing.assert_array_equal(rec.reference.samples, wfdb_recording.reference.samples)
+
+
+def test_rec_wfdb_without_atr(tmp_path):
+    rec = read_recording(_copy_wfdb(tmp_path, "200.hea", "200.dat"))
+    assert rec.reference is None and rec.signals.shape == (21_600, 2)
+
+
+def test_rec_edf_matches_wfdb(wfdb_recording):
+    rec = read_recording(EDF)
+    assert (rec.fs, rec.lead_names, rec.units, rec.lead, rec.reference) == (360.0, ("MLII", "V1"), ("mV", "mV"), 0, None)
+    # EDF stores 16 bits over each lead's range: about 0.0001 mV per step here
+    np.testing.assert_allclose(rec.signals, wfdb_recording.signals, atol=1e-4, rtol=0)
+
+
+def test_rec_csv_matches_wfdb(wfdb_recording):
+    rec = read_recording(CSV)
+    assert (rec.fs, rec.lead_names, rec.units, rec.lead) == (250.0, ("MLII", "V1"), ("unknown", "unknown"), 0)
+    assert rec.signals.shape == (15_000, 2)
+    for lead in (0, 1):
+        at_360 = to_model_rate(rec.signals[:, lead], rec.fs)
+        assert at_360.shape == (21_600,)
+        error = at_360 - wfdb_recording.signals[:, lead]
+        assert np.sqrt(np.mean(error**2)) < CSV_RMS_MV
+        assert np.abs(error).max() < CSV_MAX_MV
+
+
+def test_rec_tolerance_bites(wfdb_recording):
+    """The CSV tolerance is tight enough to catch a copy one 360 Hz sample out of step."""
+    at_360 = to_model_rate(read_recording(CSV).signal, 250.0)
+    error = np.roll(at_360, 1)[1:] - wfdb_recording.signal[1:]
+    assert np.sqrt(np.mean(error**2)) > CSV_RMS_MV and np.abs(error).max() > CSV_MAX_MV
+
+
+def test_rec_sample_recording():
+    rec = read_recording(SAMPLE / "200.hea")
+    symbols = list(rec.reference.symbols)
+    assert rec.duration_s == pytest.approx(300.0) and rec.lead_names[rec.lead] == "MLII"
+    assert (symbols.count("A"), symbols.count("V")) == (14, 117)
+    assert sum(f.stat().st_size for f in SAMPLE.iterdir()) < 1_000_000
+
+
+# ---------------------------------------------------------------- rates and positions
+
+@pytest.mark.parametrize("fs", [100.0, 128.0, 250.0, 256.0, 360.0, 500.0, 1000.0, 257.3])
+def test_rec_positions_round_trip(fs):
+    """A beat at input sample k lands within half an input sample of k after 360 Hz and back."""
+    samples = np.array([0, 17, 1_000, 123_456, 31_000_000])
+    back = to_input_samples(to_model_samples(samples, fs), fs)
+    assert np.all(np.abs(back - samples) <= max(1, fs / 360))
+
+
+def test_rec_resample_keeps_peak_positions():
+    """A spike at 1.000 s in a 250 Hz signal is at 360 Hz sample 360, and maps back to input sample 250."""
+    fs = 250.0
+    signal = np.zeros(2_500)
+    signal[250] = 1.0
+    at_360 = to_model_rate(signal, fs)
+    assert at_360.shape == (3_600,)
+    peak = int(np.argmax(at_360))
+    assert peak == 360
+    assert to_input_samples([peak], fs)[0] == 250
+
+
+def test_rec_model_rate_is_identity_at_360(wfdb_recording):
+    np.testing.assert_array_equal(to_model_rate(wfdb_recording.signal, 360.0), wfdb_recording.signal)
+
+
+# ---------------------------------------------------------------- lead choice
+
+@pytest.mark.parametrize("lead, index", [(None, 0), ("MLII", 0), ("v1", 1), (1, 1), ("1", 1), (0, 0)])
+def test_rec_lead_choice(lead, index):
+    for path in (RECORDINGS / "200.hea", CSV, EDF):
+        rec = read_recording(path, lead=lead)
+        assert rec.lead == index and rec.lead_names[rec.lead] == ("MLII", "V1")[index]
+        np.testing.assert_array_equal(rec.signal, rec.signals[:, index])
+
+
+def test_rec_default_lead_mlii_not_first(tmp_path):
+    lines = _csv_text()
+    lines[0] = "time_s,V1,MLII"
+    rec = read_recording(_write_lines(tmp_path / "swapped.csv", lines))
+    assert rec.lead_names == ("V1", "MLII") and rec.lead == 1
+
+
+def test_rec_default_lead_skips_non_ecg(tmp_path):
+    lines = _csv_text()
+    lines[0] = "time_s,Resp,ECG"
+    rec = read_recording(_write_lines(tmp_path / "resp_first.csv", lines))
+    assert rec.lead_names[rec.lead] == "ECG"
+
+
+def test_rec_csv_units_and_time_names(tmp_path):
+    lines = _csv_text()
+    lines[0] = "Time (s),MLII (mV),V1_uV"
+    rec = read_recording(_write_lines(tmp_path / "units.csv", lines))
+    assert rec.lead_names == ("MLII", "V1") and rec.units == ("mV", "uV") and rec.fs == 250.0
+    lines[0] = "t,MLII,V1"
+    assert read_recording(_write_lines(tmp_path / "t.csv", lines)).fs == 250.0
+
+
+def test_rec_csv_time_in_ms(tmp_path):
+    lines = _csv_text()
+    ms_lines = ["time_ms,MLII,V1"] + [f"{float(l.split(',')[0]) * 1000:.0f},{l.split(',', 1)[1]}" for l in lines[1:]]
+    assert read_recording(_write_lines(tmp_path / "ms.csv", ms_lines)).fs == 250.0
+
+
+def test_rec_csv_fs_without_time(tmp_path, wfdb_recording):
+    lines = [",".join(l.split(",")[1:]) for l in _csv_text()]
+    rec = read_recording(_write_lines(tmp_path / "leads.csv", lines), fs=250)
+    np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals)
+    assert rec.fs == 250.0
+
+
+def test_rec_csv_semicolon_bom_crlf(tmp_path):
+    lines = [l.replace(",", ";") for l in _csv_text()]
+    path = tmp_path / "excel.csv"
+    path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+    rec = read_recording(path)
+    assert rec.lead_names == ("MLII", "V1") and rec.fs == 250.0
+    np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals)
+
+
+def test_rec_short_gap_filled(tmp_path):
+    lines = _csv_text()
+    for row in range(1_001, 1_101):  # 0.4 s of missing MLII
+        t, _, v1 = lines[row].split(",")
+        lines[row] = f"{t},,{v1}"
+    with pytest.warns(RecordingWarning, match="1 gap"):
+        rec = read_recording(_write_lines(tmp_path / "gap.csv", lines))
+    assert not np.isnan(rec.signal).any()
+    before, after = rec.signal[999], rec.signal[1_100]
+    np.testing.assert_allclose(rec.signal[1_000:1_100], np.linspace(before, after, 102)[1:-1])
+
+
+# ---------------------------------------------------------------- bad recordings, one sentence each
+
+def _one_sentence(error: RecordingError) -> str:
+    message = str(error)
+    assert isinstance(error, ValueError) and "\n" not in message and message.endswith(".")
+    return message
+
+
+def _bad(match: str, path, **kwargs) -> None:
+    with pytest.raises(RecordingError, match=match) as caught:
+        read_recording(path, **kwargs)
+    _one_sentence(caught.value)
+
+
+def test_rec_bad_missing_dat(tmp_path):
+    _bad(r"signal file 200\.dat named in 200\.hea is missing", _copy_wfdb(tmp_path, "200.hea", "200.atr"))
+
+
+def test_rec_bad_missing_header(tmp_path):
+    _copy_wfdb(tmp_path, "200.dat")
+    _bad(r"header 200\.hea is missing", tmp_path / "200.dat")
+
+
+def test_rec_bad_header(tmp_path):
+    _copy_wfdb(tmp_path, "200.dat")
+    (tmp_path / "200.hea").write_text("this is not a header\n")
+    _bad(r"200\.hea is not a readable WFDB header", tmp_path / "200.hea")
+
+
+def test_rec_bad_header_path_in_signal_name(tmp_path):
+    header = _copy_wfdb(tmp_path, "200.hea", "200.dat")
+    header.write_text(header.read_text().replace("200.dat", "../200.dat"))
+    # wfdb's header syntax has no room for a folder, so a header cannot point outside its own
+    _bad(r"200\.hea is not a readable WFDB header", header)
+
+
+def test_rec_bad_flat_lead(tmp_path):
+    lines = _csv_text()
+    lines = [lines[0]] + [f"{l.split(',')[0]},0.5,{l.split(',')[2]}" for l in lines[1:]]
+    _bad(r"Lead MLII of flat\.csv is flat", _write_lines(tmp_path / "flat.csv", lines))
+    # the other lead is still usable
+    assert read_recording(tmp_path / "flat.csv", lead="V1").lead_names[1] == "V1"
+
+
+def test_rec_bad_all_nan_lead(tmp_path):
+    lines = _csv_text()
+    lines = [lines[0]] + [f"{l.split(',')[0]},,{l.split(',')[2]}" for l in lines[1:]]
+    _bad(r"Lead MLII of empty_lead\.csv has no values", _write_lines(tmp_path / "empty_lead.csv", lines))
+
+
+def test_rec_bad_long_gap(tmp_path):
+    lines = _csv_text()
+    for row in range(1_001, 1_501):  # 2 s
+        t, _, v1 = lines[row].split(",")
+        lines[row] = f"{t},,{v1}"
+    _bad(r"has 2\.0 s of missing values from 4\.0 s", _write_lines(tmp_path / "long_gap.csv", lines))
+
+
+def test_rec_bad_wfdb_flat_lead(tmp_path):
+    record = wfdb.rdrecord(str(RECORDINGS / "200"), physical=False)
+    record.d_signal[:, 0] = 1024
+    record.wrsamp(expanded=False, write_dir=str(tmp_path))
+    _bad(r"Lead MLII of 200\.hea is flat", tmp_path / "200.hea")
+
+
+def test_rec_bad_no_time_no_fs(tmp_path):
+    lines = [",".join(l.split(",")[1:]) for l in _csv_text()]
+    _bad(r"no time column .* give fs=HZ", _write_lines(tmp_path / "leads.csv", lines))
+
+
+def test_rec_bad_time_not_increasing(tmp_path):
+    lines = _csv_text()
+    lines[101], lines[102] = lines[102], lines[101]
+    _bad(r"does not increase at line 103 \(0\.404 then 0\.4 s\)", _write_lines(tmp_path / "shuffled.csv", lines))
+
+
+def test_rec_bad_time_uneven(tmp_path):
+    lines = _csv_text()
+    del lines[5_001:5_251]  # one second missing in the middle
+    _bad(r"not evenly spaced \(a step of 1\.004 s at line 5002, where most steps are 0\.004 s\)", _write_lines(tmp_path / "hole.csv", lines))
+
+
+def test_rec_time_jitter_accepted(tmp_path):
+    """Timestamps rounded to 1 ms at 360 Hz are up to 0.18 samples off the grid: accepted as 360 Hz."""
+    lines = ["time_s,MLII"] + [f"{i / 360:.3f},{v:.4f}" for i, v in
+                               enumerate(read_recording(RECORDINGS / "200.hea").signal)]
+    assert read_recording(_write_lines(tmp_path / "rounded.csv", lines)).fs == 360.0
+
+
+def test_rec_bad_fs_disagrees_with_time(tmp_path):
+    _bad(r"fs=360 was given but the time column", CSV, fs=360)
+
+
+def test_rec_bad_fs_disagrees_with_header():
+    _bad(r"fs=250 was given but 200\.hea says 360 Hz", RECORDINGS / "200.hea", fs=250)
+
+
+def test_rec_bad_too_short(tmp_path):
+    _bad(r"holds 8\.0 s of signal; at least 10 s", _write_lines(tmp_path / "short.csv", _csv_text()[:2_001]))
+
+
+@pytest.mark.parametrize("fs, shown", [(50, "50 Hz"), (2_000, "2000 Hz")])
+def test_rec_bad_rate(tmp_path, fs, shown):
+    lines = [",".join(l.split(",")[1:]) for l in _csv_text()]
+    _bad(rf"sampled at {shown}; only 100 to 1000 Hz", _write_lines(tmp_path / "leads.csv", lines), fs=fs)
+
+
+def test_rec_bad_rate_edf(tmp_path):
+    signal = read_recording(EDF).signal[:1_200]  # 60 s at 20 Hz
+    edfio.Edf([edfio.EdfSignal(signal, 20, label="ECG")]).write(tmp_path / "slow.edf")
+    _bad(r"slow\.edf is sampled at 20 Hz", tmp_path / "slow.edf")
+
+
+@pytest.mark.parametrize("lead, shown", [("V5", "no lead named 'V5'"), (2, "no lead 2"), (-1, "no lead -1")])
+def test_rec_bad_lead(lead, shown):
+    for path in (RECORDINGS / "200.hea", CSV, EDF):
+        _bad(rf"{shown}; its leads are 0 MLII, 1 V1", path, lead=lead)
+
+
+def test_rec_bad_empty_csv(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    _bad(r"empty\.csv is empty", tmp_path / "empty.csv")
+    _bad(r"header but no rows", _write_lines(tmp_path / "header_only.csv", ["time_s,MLII"]))
+    _bad(r"no header row", _write_lines(tmp_path / "no_header.csv", _csv_text()[1:]))
+
+
+def test_rec_bad_text_in_csv(tmp_path):
+    lines = _csv_text()
+    lines[500] = lines[500].replace(lines[500].split(",")[1], "lead off")
+    _bad(r"text\.csv holds text \('lead off'\) where numbers should be", _write_lines(tmp_path / "text.csv", lines))
+
+
+def test_rec_bad_binary_csv(tmp_path):
+    (tmp_path / "binary.csv").write_bytes(b"time_s,MLII\n" + bytes(range(256)) * 50)
+    with pytest.raises(RecordingError) as caught:
+        read_recording(tmp_path / "binary.csv")
+    _one_sentence(caught.value)
+
+
+def test_rec_bad_edf(tmp_path):
+    (tmp_path / "broken.edf").write_bytes(EDF.read_bytes()[:100])
+    _bad(r"broken\.edf is not a readable EDF file", tmp_path / "broken.edf")
+
+
+def test_rec_bad_extension(tmp_path):
+    shutil.copy(CSV, tmp_path / "200.txt")
+    _bad(r"200\.txt is not a recording this reader knows", tmp_path / "200.txt")
+
+
+def test_rec_bad_missing_file(tmp_path):
+    _bad(r"does not exist", tmp_path / "nothing.csv")
+
+
+# ---------------------------------------------------------------- uploads as bytes
+
+def _assert_same(a: Recording, b: Recording) -> None:
+    np.testing.assert_array_equal(a.signals, b.signals)
+    assert (a.fs, a.lead_names, a.units, a.lead, a.name) == (b.fs, b.lead_names, b.units, b.lead, b.name)
+    if a.reference is None:
+        assert b.reference is None
+    else:
+        np.testing.assert_array_equal(a.reference.samples, b.reference.samples)
+        np.testing.assert_array_equal(a.reference.symbols, b.reference.symbols)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_rec_files_wfdb(wfdb_recording):
+    uploaded = {name: (RECORDINGS / name).read_bytes() for name in WFDB_FILES}
+    _assert_same(read_recording_files(uploaded), wfdb_recording)
+    _assert_same(read_recording_files(uploaded, lead="V1"), read_recording(RECORDINGS / "200.hea", lead="V1"))
+
+
+def test_rec_files_zip(wfdb_recording):
+    members = {f"record 200/{name}": (RECORDINGS / name).read_bytes() for name in WFDB_FILES}
+    _assert_same(read_recording_files({"200.zip": _zip(members)}), wfdb_recording)
+
+
+@pytest.mark.parametrize("path", [CSV, EDF])
+def test_rec_files_single(path):
+    _assert_same(read_recording_files({path.name: path.read_bytes()}), read_recording(path))
+
+
+def test_rec_files_names_are_sanitised(wfdb_recording):
+    """An uploaded name with folders is reduced to its file name; nothing is written outside the temp folder."""
+    uploaded = {f"../../{name}": (RECORDINGS / name).read_bytes() for name in WFDB_FILES}
+    _assert_same(read_recording_files(uploaded), wfdb_recording)
+
+
+def test_rec_files_zip_slip_refused(tmp_path):
+    members = {"200.hea": (RECORDINGS / "200.hea").read_bytes(), "../200.dat": (RECORDINGS / "200.dat").read_bytes()}
+    with pytest.raises(RecordingError, match=r"path outside its folder \(\.\./200\.dat\)") as caught:
+        read_recording_files({"200.zip": _zip(members)})
+    _one_sentence(caught.value)
+
+
+def test_rec_files_zip_bomb_refused(monkeypatch):
+    import pipeline.recording as recording
+
+    monkeypatch.setattr(recording, "UPLOAD_MAX_BYTES", 1_000_000)
+    bomb = _zip({"200.csv": b"0" * 5_000_000})  # 5 MB of zeros deflate to a few kB
+    assert len(bomb) < 100_000
+    with pytest.raises(RecordingError, match="unpacks to more than the upload limit"):
+        read_recording_files({"bomb.zip": bomb})
+
+
+def test_rec_files_bad_uploads():
+    dat = (RECORDINGS / "200.dat").read_bytes()
+    with pytest.raises(RecordingError, match=r"header for 200\.dat is missing"):
+        read_recording_files({"200.dat": dat})
+    with pytest.raises(RecordingError, match=r"signal file 200\.dat named in 200\.hea is missing"):
+        read_recording_files({"200.hea": (RECORDINGS / "200.hea").read_bytes()})
+    with pytest.raises(RecordingError, match="several recordings"):
+        read_recording_files({"200.edf": EDF.read_bytes(), "200.csv": CSV.read_bytes()})
+    with pytest.raises(RecordingError, match="not a readable zip"):
+        read_recording_files({"200.zip": b"not a zip"})
+    with pytest.raises(RecordingError, match=r"notes\.txt is not a recording"):
+        read_recording_files({"notes.txt": b"hello"})
