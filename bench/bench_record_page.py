@@ -101,7 +101,7 @@ def pans(day: Path, upload_dir: Path, repeats: int) -> None:
     os.environ["UPLOAD_STORE_MAX_MB"] = "100000"
     import dashboard.app  # noqa: F401  registers the pages
     from dashboard.pages.record import BUCKETS, draw_window
-    from dashboard.recordings import analyse, samples
+    from dashboard.recordings import analyse, samples, strip_window
     from dashboard.uploads import get_store
 
     store = get_store()
@@ -131,16 +131,19 @@ def pans(day: Path, upload_dir: Path, repeats: int) -> None:
         lttb = MinMaxLTTBDownsampler()
     except ImportError:
         lttb = None
-    print(f"{'window':>8} | page redraw (strip + tachogram), median / max | plotly-resampler update | "
-          "tsdownsample MinMaxLTTB on the window")
+    print(f"{'window':>8} | page redraw (strip + tachogram + beat marks), median / max | of which the strip's "
+          "min/max window | plotly-resampler update (signal only) | tsdownsample MinMaxLTTB on the window")
     for label, span in WINDOWS_S.items():
-        ours, theirs, lttbs = [], [], []
+        ours, strips, theirs, lttbs = [], [], [], []
         for _ in range(repeats):
             t0 = float(rng.uniform(0, max(duration - span, 0)))
             window = (t0, min(t0 + span, duration))
             started = time.perf_counter()
             draw_window(store, meta, window)
             ours.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            strip_window(store, meta, *window, BUCKETS)
+            strips.append(time.perf_counter() - started)
             if resampler is not None:
                 started = time.perf_counter()
                 resampler.construct_update_data_patch({"xaxis.range[0]": window[0], "xaxis.range[1]": window[1]})
@@ -151,7 +154,7 @@ def pans(day: Path, upload_dir: Path, repeats: int) -> None:
                 lttb.downsample(signal[lo:hi], n_out=2 * BUCKETS)
                 lttbs.append(time.perf_counter() - started)
         show = lambda xs: f"{1000 * statistics.median(xs):7.1f} / {1000 * max(xs):7.1f} ms" if xs else "  (skipped)"
-        print(f"{label:>8} | {show(ours)} | {show(theirs)} | {show(lttbs)}", flush=True)
+        print(f"{label:>8} | {show(ours)} | {show(strips)} | {show(theirs)} | {show(lttbs)}", flush=True)
 
 
 def main() -> None:
@@ -159,6 +162,7 @@ def main() -> None:
     parser.add_argument("--mitdb-dir", type=Path, default=Path(os.environ.get("MITDB_DIR", "/work/shared/mitdb")))
     parser.add_argument("--record", default="232", help="the 30-minute record (default 232, DS2)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--day-runs", type=int, default=3, help="runs of the 24-hour page load (each ~1 min)")
     parser.add_argument("--pans", type=int, default=10, help="windows of each width on the 24-hour strip")
     parser.add_argument("--skip-day", action="store_true", help="only the 30-minute record")
     args = parser.parse_args()
@@ -173,7 +177,8 @@ def main() -> None:
         if args.skip_day:
             return
         day = join_records(args.mitdb_dir, tmp)
-        page_load("24-hour recording (48 records joined)", [day, day.with_suffix(".dat")], args.runs, tmp / "uploads")
+        page_load("24-hour recording (48 records joined)", [day, day.with_suffix(".dat")], args.day_runs,
+                  tmp / "uploads")
         pans(day, tmp / "pan-uploads", args.pans)
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
