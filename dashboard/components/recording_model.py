@@ -36,12 +36,12 @@ def _detection(scores: dict) -> tuple[int, int, int]:
 
 def _table(recordings: dict, inter_models: dict) -> dbc.Table:
     """Se / +P per class on DS2: the row models (reference beats) and the rhythm-aware cascade (reference and detected beats)."""
-    columns = [(name, inter_models[key]["per_class"], "recall", "precision")
+    columns = [(name, inter_models[key]["per_class"], "recall", "precision", "support")
                for key, name in ROW_MODELS.items() if key in inter_models]
     columns += [("Rhythm-aware, reference beats", recordings["reference_beats"]["per_class"], "sensitivity",
-                 "positive_predictivity"),
+                 "positive_predictivity", "reference"),
                 ("Rhythm-aware, detected beats", recordings["detected_beats"]["per_class"], "sensitivity",
-                 "positive_predictivity")]
+                 "positive_predictivity", "reference")]
     head = html.Thead([
         html.Tr([html.Th("class", rowSpan=2)] + [html.Th(name, colSpan=2, className="text-center") for name, *_ in columns]),
         html.Tr([html.Th(h) for _ in columns for h in ("Se", "+P")]),
@@ -49,9 +49,10 @@ def _table(recordings: dict, inter_models: dict) -> dbc.Table:
     rows = []
     for cls in CLASSES:
         cells = [html.Td(html.Strong(cls))]
-        for _, per_class, se, ppv in columns:
+        for _, per_class, se, ppv, support in columns:
             m = per_class.get(cls)
-            cells += [html.Td(f"{m[se]:.1%}" if m else "–"), html.Td(f"{m[ppv]:.1%}" if m else "–")]
+            present = bool(m and m.get(support))  # no test beat of the class: no Se to show
+            cells += [html.Td(f"{m[se]:.1%}" if present else "–"), html.Td(f"{m[ppv]:.1%}" if present else "–")]
         rows.append(html.Tr(cells))
     return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, responsive=True, id="models-rhythm-table")
 

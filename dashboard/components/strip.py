@@ -42,6 +42,11 @@ def _picked_line(picked: float | None, window: tuple[float, float]) -> list[dict
              "line": {"color": "#555", "width": 1, "dash": "dot"}}]
 
 
+def _legend_name(cls: str) -> str:
+    """Short enough that the legend fits a phone on one or two lines: "S supraventricular"."""
+    return f"{cls} {CLASS_NAMES[cls].split()[0].lower()}"
+
+
 def _is_millivolts(unit: str) -> bool:
     return unit.strip().lower() in ("mv", "millivolt", "millivolts")
 
@@ -82,7 +87,7 @@ def strip_figure(
         trace = {"type": "scatter", "x": these["time_s"].to_numpy(), "y": np.full(len(these), top + lift),
                  "mode": "markers+text" if letters else "markers",
                  "marker": {"color": CLASS_COLOURS[cls], "size": 9 if letters else 7, "symbol": "triangle-down"},
-                 "customdata": these["index"].to_numpy(), "name": f"{cls} ({CLASS_NAMES[cls]})",
+                 "customdata": these["index"].to_numpy(), "name": _legend_name(cls),
                  "hovertemplate": "beat %{customdata}: " + cls + " at %{x:.2f} s<extra></extra>"}
         if letters:
             trace |= {"text": [cls] * len(these), "textposition": "top center",
@@ -94,13 +99,13 @@ def strip_figure(
             data.append({"type": "scatter", "x": flagged["time_s"].to_numpy(), "y": np.full(len(flagged), bottom - lift),
                          "mode": "markers", "customdata": flagged["index"].to_numpy(),
                          "marker": {"symbol": "x-thin-open", "size": 12, "color": "#111", "line": {"width": 2}},
-                         "name": "extra (not in the reference)",
+                         "name": "extra",
                          "hovertemplate": "extra detection, beat %{customdata} at %{x:.2f} s<extra></extra>"})
     if len(missed_s):
         data.append({"type": "scatter", "x": np.asarray(missed_s), "y": np.full(len(missed_s), bottom - lift),
                      "mode": "markers", "marker": {"symbol": "circle-open", "size": 12, "color": "#111",
                                                    "line": {"width": 2}},
-                     "name": "missed (in the reference, not found)",
+                     "name": "missed",
                      "hovertemplate": "missed reference beat at %{x:.2f} s<extra></extra>"})
     xaxis = {"range": list(window), "title": {"text": "time (s)"}}
     yaxis = {"title": {"text": unit or "amplitude"}, "fixedrange": True, "range": [bottom - 2 * lift, top + 2.2 * lift]}
@@ -129,7 +134,7 @@ def tachogram_figure(beats: pd.DataFrame, window: tuple[float, float], *, picked
         data.append({"type": "scattergl", "x": these["time_s"].to_numpy(), "y": these["rr_pre_s"].to_numpy(),
                      "mode": "markers", "customdata": these["index"].to_numpy(),
                      "marker": {"color": CLASS_COLOURS[cls], "size": 5 if cls == "N" else 7},
-                     "name": f"{cls} ({CLASS_NAMES[cls]})",
+                     "name": _legend_name(cls),
                      "hovertemplate": "beat %{customdata}: " + cls + " at %{x:.2f} s, R-R %{y:.3f} s<extra></extra>"})
     layout = _layout(uirevision="tachogram", showlegend=False, shapes=_picked_line(picked, window),
                      xaxis={"range": list(window), "title": {"text": "time (s)"}},

@@ -119,7 +119,8 @@ def layout(**_query):
                         "the two stay on the same stretch. Each beat is marked in its class's colour, with its "
                         "letter when zoomed in (ECG paper grid: 0.2 s and 0.5 mV). The lower plot is the R-R "
                         "interval before each beat: premature beats drop below the rhythm. Click a beat to see "
-                        "it below.",
+                        "it below. With reference annotations, an x under the trace is an extra detection and an "
+                        "open circle a reference beat that was missed.",
                     ),
                     section(
                         "One beat",

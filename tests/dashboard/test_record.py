@@ -236,15 +236,17 @@ def test_shot_record_page(dash_duo, dash_app, rhythm):
     shoot(dash_duo, "record-beat")
     open_path(dash_duo, "/models")
     wait_for_traces(dash_duo, "models-rhythm-detection-figure", at_least=2)
-    dash_duo.driver.execute_script("document.getElementById('models-rhythm').scrollIntoView();")
-    dash_duo.driver.save_screenshot(str(Path(os.environ["SCREENSHOTS_DIR"]) / "models-rhythm.png"))
+    shoot(dash_duo, "models-rhythm")
     open_path(dash_duo, "/record")
     click(dash_duo, "#record-sample")
     check_counts(dash_duo, expected(rhythm, SAMPLE_HEA))
     dash_duo.driver.set_window_size(390, 900)
-    until(lambda: dash_duo.driver.execute_script(
-        "return document.querySelector('#record-strip .js-plotly-plot')._fullLayout.width;") <= 390,
-          timeout=10, msg="the strip did not shrink to a phone's width")
+    width = "return document.querySelector('#record-strip .js-plotly-plot')._fullLayout.width;"
+    try:
+        until(lambda: dash_duo.driver.execute_script(width) <= 390, timeout=10)
+    except Exception:
+        raise AssertionError(f"the strip is still {dash_duo.driver.execute_script(width)} px wide on a phone, "
+                             f"window {dash_duo.driver.get_window_size()}") from None
     shoot(dash_duo, "record-phone", width=390)
     assert dash_duo.get_logs() == []
 
