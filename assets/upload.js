@@ -41,10 +41,17 @@
       });
       return;
     }
+    if (file.size === 0) {
+      // The server refuses empty bodies too; saying it here spares the console a 400.
+      finish({ error: file.name + ": " + (zone ? zone.dataset.emptyMessage : "The file is empty."), filename: file.name });
+      return;
+    }
     const request = new XMLHttpRequest();
     request.open("POST", prefix() + "upload");
     request.setRequestHeader("Content-Type", "application/octet-stream");
     request.setRequestHeader("X-Filename", encodeURIComponent(file.name));
+    // The server refuses uploads without it: a cross-site page cannot send a custom header.
+    request.setRequestHeader("X-Requested-With", "dashboard-upload");
     request.upload.onprogress = function (event) {
       if (event.lengthComputable) {
         const percent = Math.round((100 * event.loaded) / event.total);

@@ -168,6 +168,7 @@ class DashClient:
 
     def upload_and_classify(self, csv_bytes: bytes, rows: int) -> None:
         token = json.loads(self.post("/upload", csv_bytes, {"Content-Type": "application/octet-stream",
+                                                             "X-Requested-With": "dashboard-upload",
                                                              "X-Filename": "load.csv"}))["token"]
         result = self.callback({"upload-result.data": {"token": token, "filename": "load.csv", "nonce": 1},
                                 "predict-model.value": "cascade"}, "upload-result.data")

@@ -12,7 +12,10 @@ are scored, the first five minutes included. Se and +P are gross (summed over
 records), for all 44 records, DS1 and DS2, and per record for our method.
 
 Timings: the median of --runs runs for ours and for sleepecg on lead 0 (its
-baseline), interleaved in the same process; xqrs and neurokit2 run once (slow).
+baseline), interleaved in the same process; xqrs, neurokit2 and ours on lead 0
+alone run once. neurokit2 is not in the requirements (it pins pandas < 3): it
+is run only if installed (`pip install neurokit2==0.2.13` in a separate venv,
+or skip it with --no-neurokit).
 Then ours on the same records resampled to 250 and 128 Hz, the offset of our
 beats from the reference annotation samples, and a ~24-hour signal (all 48
 records joined, both leads) timed in a fresh process with its peak memory.
@@ -32,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pipeline.dataset import AAMI, ALL_RECORDS, DS1, DS2, PACED  # noqa: E402
+from pipeline.dataset import ALL_RECORDS, DS1, DS2, PACED  # noqa: E402
+from pipeline.vocabulary import AAMI  # noqa: E402
 from pipeline.detect import detect_beats, match_beats  # noqa: E402
 
 RECORDS = [r for r in ALL_RECORDS if r not in PACED]
@@ -123,10 +127,17 @@ def day_child(mitdb_dir: str) -> None:
         started, cpu = time.perf_counter(), time.process_time()
         detect_beats(signals[:, 0], FS)
         lead0.append((time.perf_counter() - started, time.process_time() - cpu))
+    import tracemalloc  # numpy reports its buffers to tracemalloc: the peak of detection's own arrays
+
+    tracemalloc.start()
+    detect_beats(signals, FS)
+    traced = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
     print(f"load average {os.getloadavg()[0]:.1f}; {len(signals):,} samples ({len(signals) / FS / 3600:.2f} h), "
           f"{len(beats):,} beats: both leads {seconds(times)} (median of 3); "
           f"lead 0 alone {seconds(lead0)}; "
-          f"peak RSS {peak:.0f} MB ({before:.0f} MB with the signal loaded, so +{peak - before:.0f} MB for detection)")
+          f"peak RSS {peak:.0f} MB ({before:.0f} MB once wfdb had read and joined the records); "
+          f"detection's own arrays peak at {traced:.0f} MB (tracemalloc)")
 
 
 def main() -> None:
@@ -168,11 +179,19 @@ def main() -> None:
         else:
             print(f"| wfdb xqrs, lead 0, records {args.xqrs_records} | {gross(xqrs_counts, subset)} | | | "
                   f"{seconds([took])} (1 run) |")
+    try:
+        import neurokit2  # noqa: F401
+    except ImportError:
+        args.no_neurokit = True
+        print("| neurokit2 | not installed: skipped | | | |")
     if not args.no_neurokit:
         neurokit, took = run_method("neurokit2", neurokit_lead0, data)
         summary("neurokit2 0.2.13 ecg_peaks, lead 0", {r: score(data[r][1], neurokit[r], data[r][3])[0] for r in RECORDS},
                 f"{seconds([took])} (1 run)")
     summary("**ours**: `detect_beats`, both leads", counts, f"{seconds(our_times)} (median of {args.runs})")
+    one_lead, took = run_method("ours, lead 0", lambda signals: detect_beats(signals[:, 0], FS), data)
+    summary("ours, lead 0 alone (1-D input)", {r: score(data[r][1], one_lead[r], data[r][3])[0] for r in RECORDS},
+            f"{seconds([took])} (1 run)")
     print(f"\nwall/CPU s per run, ours: {', '.join(f'{w:.2f}/{c:.2f}' for w, c in our_times)}; "
           f"sleepecg: {', '.join(f'{w:.2f}/{c:.2f}' for w, c in base_times)}")
 

@@ -1,4 +1,4 @@
-"""`python -m dashboard`: serve the dashboard locally, or `--share` it through ngrok."""
+"""`python -m dashboard`: serve the dashboard locally with gunicorn (`--debug`: Dash's dev server), or `--share` it through ngrok."""
 from __future__ import annotations
 
 import argparse
@@ -14,14 +14,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8050)), help="default 8050")
-    parser.add_argument("--debug", action="store_true", help="Dash dev tools and hot reload (local only)")
+    parser.add_argument(
+        "--debug", action="store_true",
+        help="Flask's development server with Dash dev tools and hot reload, for working on the code",
+    )
     parser.add_argument(
         "--share",
         action="store_true",
         help="serve with gunicorn on localhost and open a public ngrok tunnel; needs NGROK_AUTHTOKEN and "
         "DASHBOARD_BASIC_AUTH=user:password",
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers with --share (default 2)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--no-auth", action="store_true", help="with --share: no login on the public URL")
     return parser.parse_args(argv)
 
@@ -53,11 +56,24 @@ def main(argv=None) -> int:
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         return share.run(args.port, args.workers, auth_required=not args.no_auth)
 
-    from dashboard.app import app
+    if args.debug:
+        from dashboard.app import app
 
+        print(f"Dashboard (development server): http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
+        app.run(host=args.host, port=args.port, debug=True)
+        return 0
+
+    from dashboard.share import start_gunicorn
+
+    # The production server, as the Procfile runs it, so what a newcomer tries is what gets deployed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"Dashboard: http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
-    app.run(host=args.host, port=args.port, debug=args.debug)
-    return 0
+    process = start_gunicorn(args.port, args.workers, host=args.host)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        return process.wait()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The dashboard shell: pages, navigation from the page registry, the upload route and /healthz; `server` is the WSGI app."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import dash
@@ -9,7 +10,10 @@ from dash import Dash, html
 from flask import jsonify
 
 from dashboard import uploads
-from dashboard.settings import ASSETS_DIR, settings
+from dashboard.settings import ASSETS_DIR, MB, settings
+from pipeline.bundle import BundleError, verify_bundle
+
+log = logging.getLogger(__name__)
 
 app = Dash(
     __name__,
@@ -29,11 +33,48 @@ app.index_string = app.index_string.replace(
 )
 
 
+# Every route but /upload (which raises its own limit) takes at most this much: Dash's callback requests
+# carry tokens and choices, never files.
+server.config["MAX_CONTENT_LENGTH"] = MB
+
+
+@server.after_request
+def security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # Only the dashboard itself may frame its pages (clickjacking).
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'self'")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    return response
+
+
+_last_check: list = [None, None]  # [the bundle files' (name, size, mtime) key, its problem or None]
+
+
+def bundle_problem(models_dir: Path) -> str | None:
+    """Why the bundle fails verification (None when it verifies); hashes again only when a file changed."""
+    try:
+        key = (str(models_dir),) + tuple(sorted(
+            (entry.name, entry.stat().st_size, entry.stat().st_mtime_ns) for entry in models_dir.iterdir()
+        ))
+    except OSError:
+        key = (str(models_dir),)
+    if _last_check[0] != key:
+        try:
+            verify_bundle(models_dir)
+            problem = None
+        except BundleError as error:
+            problem = str(error)
+            log.error("the model bundle fails verification: %s", problem)
+        _last_check[:] = [key, problem]
+    return _last_check[1]
+
+
 @server.get("/healthz")
 def healthz():
-    """For hosts and load balancers: cheap, and says whether a bundle is in place."""
-    bundle_present = (settings().models_dir / "manifest.json").is_file()
-    return jsonify(status="ok", bundle_present=bundle_present)
+    """For hosts and load balancers: 200 while the bundle verifies, 503 when it does not (the log says why)."""
+    if bundle_problem(settings().models_dir):
+        return jsonify(status="error", bundle_ok=False), 503
+    return jsonify(status="ok", bundle_ok=True)
 
 
 def navbar() -> dbc.Navbar:
@@ -74,13 +115,13 @@ app.layout = html.Div(
 )
 
 
-def _finish_dash_setup() -> None:
-    # Dash completes its setup (the registry of servable JS files among it) on the first request, and two
-    # concurrent first requests race: the loser is served before the registry is filled and gets a 500 for
-    # react.js. A gunicorn worker's first requests are often the page's parallel script requests, so make
-    # that first request here, in each process, before it serves anyone.
+def finish_dash_setup() -> None:
+    """Make the process's first request before it serves anyone (gunicorn's post_worker_init calls it).
+
+    Dash completes its setup (the registry of servable JS files among it) on the first request, and two
+    concurrent first requests race: the loser is served before the registry is filled and gets a 500 for
+    react.js. A gunicorn worker's first requests are often the page's parallel script requests. Not done at
+    import: `app.run(debug=True)` still adds error handlers, which Flask refuses once a request was served.
+    """
     with server.test_client() as client:
         client.get("/healthz")
-
-
-_finish_dash_setup()

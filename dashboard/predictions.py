@@ -31,7 +31,8 @@ def load_beats(store: UploadStore, token: str) -> Beats:
     if cached is not None:
         with np.load(io.BytesIO(cached), allow_pickle=False) as saved:
             y = saved["y"] if saved["has_labels"] else None
-            return Beats(X=saved["X"], y=y, warnings=json.loads(str(saved["warnings"])))
+            return Beats(X=saved["X"], y=y, warnings=json.loads(str(saved["warnings"])),
+                         header_skipped=bool(saved["header_skipped"]))
     with _PARSING, store.open_upload(token) as upload:
         beats = read_beats_csv(upload)
     buffer = io.BytesIO()
@@ -41,6 +42,7 @@ def load_beats(store: UploadStore, token: str) -> Beats:
         y=beats.y if beats.y is not None else np.zeros(0, dtype=np.int64),
         has_labels=beats.y is not None,
         warnings=json.dumps(list(beats.warnings)),
+        header_skipped=beats.header_skipped,
     )
     store.write(token, "beats.npz", buffer.getvalue())
     return beats

@@ -20,6 +20,7 @@ class Settings:
     max_upload_bytes: int
     upload_ttl_seconds: int
     upload_store_bytes: int
+    upload_store_url: str  # redis://... for the Redis store; empty for the disk store
 
 
 def _number(name: str, default: float) -> float:
@@ -44,4 +45,5 @@ def settings() -> Settings:
         max_upload_bytes=int(_number("UPLOAD_MAX_MB", 200) * MB),
         upload_ttl_seconds=int(_number("UPLOAD_TTL_MINUTES", 60) * 60),
         upload_store_bytes=int(_number("UPLOAD_STORE_MAX_MB", 2048) * MB),
+        upload_store_url=os.environ.get("UPLOAD_STORE_URL", "").strip(),
     )

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 from dashboard.settings import REPO_ROOT
 
@@ -33,8 +36,9 @@ def basic_auth_from_env(required: bool) -> str | None:
     return credentials
 
 
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers)}
+def start_gunicorn(port: int, workers: int, host: str = "127.0.0.1") -> subprocess.Popen:
+    """The Procfile's gunicorn, bound to host:port."""
+    env = {**os.environ, "GUNICORN_BIND": f"{host}:{port}", "WEB_CONCURRENCY": str(workers)}
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "python:dashboard.gunicorn_conf", "dashboard.app:server"],
         cwd=REPO_ROOT,
@@ -55,19 +59,42 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 60)
     raise ShareError(f"gunicorn did not answer on {url} within {timeout:.0f} s.")
 
 
-def open_tunnel(port: int, basic_auth: str | None):
-    """The one call into ngrok (tests fake `pyngrok.ngrok.connect`); returns pyngrok's tunnel."""
-    from pyngrok import ngrok
-    from pyngrok.exception import PyngrokError
-
-    if not os.environ.get("NGROK_AUTHTOKEN"):
+def auth_token_from_env() -> str:
+    token = os.environ.get("NGROK_AUTHTOKEN", "").strip()
+    if not token:
         raise ShareError(
             "Set NGROK_AUTHTOKEN to your ngrok auth token (free at ngrok.com, dashboard > Your Authtoken). "
             "Never commit it."
         )
+    return token
+
+
+@contextlib.contextmanager
+def ngrok_config(auth_token: str):
+    """A pyngrok configuration whose token sits in a private 0600 file, deleted on exit.
+
+    pyngrok would otherwise pass NGROK_AUTHTOKEN to ngrok as `--authtoken`, which any local user sees in `ps`.
+    """
+    from pyngrok.conf import PyngrokConfig
+
+    with tempfile.TemporaryDirectory(prefix="dashboard-ngrok-") as folder:  # mode 0700
+        path = Path(folder) / "ngrok.yml"
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as config_file:
+            # A JSON string is a valid YAML string, quoted and escaped.
+            config_file.write(f'version: "3"\nagent:\n  authtoken: {json.dumps(auth_token)}\n')
+        config = PyngrokConfig(config_path=str(path))
+        config.auth_token = None  # PyngrokConfig copies NGROK_AUTHTOKEN here, and from here onto the command line
+        yield config
+
+
+def open_tunnel(port: int, basic_auth: str | None, config):
+    """The one call into ngrok (tests fake `pyngrok.ngrok.connect`); returns pyngrok's tunnel."""
+    from pyngrok import ngrok
+    from pyngrok.exception import PyngrokError
+
     options = {"basic_auth": [basic_auth]} if basic_auth else {}
     try:
-        return ngrok.connect(f"127.0.0.1:{port}", "http", **options)
+        return ngrok.connect(f"127.0.0.1:{port}", "http", pyngrok_config=config, **options)
     except PyngrokError as error:
         raise ShareError(
             "Could not open the ngrok tunnel: "
@@ -76,13 +103,13 @@ def open_tunnel(port: int, basic_auth: str | None):
         ) from error
 
 
-def close_tunnel(tunnel) -> None:
+def close_tunnel(tunnel, config) -> None:
     from pyngrok import ngrok
 
     with contextlib.suppress(Exception):  # closing must not hide why we are closing
-        ngrok.disconnect(tunnel.public_url)
+        ngrok.disconnect(tunnel.public_url, pyngrok_config=config)
     with contextlib.suppress(Exception):
-        ngrok.kill()
+        ngrok.kill(pyngrok_config=config)
 
 
 @contextlib.contextmanager
@@ -92,24 +119,24 @@ def shared(port: int = 8050, workers: int = 2, *, auth_required: bool = True) ->
     Everything started here is stopped on exit, however the block ends.
     """
     basic_auth = basic_auth_from_env(auth_required)
-    if not os.environ.get("NGROK_AUTHTOKEN"):
-        open_tunnel(port, basic_auth)  # raises the clear message before gunicorn starts
+    auth_token = auth_token_from_env()  # raises the clear message before gunicorn starts
     process = start_gunicorn(port, workers)
     tunnel = None
-    try:
-        wait_until_healthy(f"http://127.0.0.1:{port}", process)
-        tunnel = open_tunnel(port, basic_auth)
-        yield tunnel.public_url, process
-    finally:
-        if tunnel is not None:
-            close_tunnel(tunnel)
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with ngrok_config(auth_token) as config:
+        try:
+            wait_until_healthy(f"http://127.0.0.1:{port}", process)
+            tunnel = open_tunnel(port, basic_auth, config)
+            yield tunnel.public_url, process
+        finally:
+            if tunnel is not None:
+                close_tunnel(tunnel, config)
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 def run(port: int, workers: int, *, auth_required: bool) -> int:

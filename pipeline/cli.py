@@ -75,7 +75,7 @@ def cmd_train(args) -> int:
     served, report = train_all(table, PARAMS, source, mitdb_dir=args.mitdb_dir, progress=say)
     check = {name: check_beats(table) for name in ("logreg", "cascade")}
     if "rhythm" in served:
-        check["rhythm"] = rhythm_check_beats(args.mitdb_dir)
+        check["rhythm"] = rhythm_check_beats(args.mitdb_dir, report)
     save_bundle(args.out, served, report, table, check)
     say(f"bundle written to {args.out} in {time.perf_counter() - started:.0f} s")
     return 0
@@ -105,6 +105,8 @@ def cmd_predict(args) -> int:
     if args.out and args.out.is_dir():
         raise InputError(f"--out {args.out} is a folder: give the CSV file to write, e.g. {args.out / 'predictions.csv'}.")
     beats = read_beats_csv(args.file, max_rows=args.max_rows)
+    if beats.header_skipped:
+        say("the first row holds column names, not a beat: skipped")
     for warning in beats.warnings:
         say(f"warning: {warning}")
     bundle = load_bundle(args.models, n_jobs=os.cpu_count() or 1)

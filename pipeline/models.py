@@ -62,8 +62,22 @@ class Params:
         return asdict(self)
 
 
-# Each protocol's parameters come from `tune` on that protocol's own training beats.
-PARAMS = {"intra": Params(), "inter": Params()}
+# Each protocol's parameters were chosen on that protocol's own training beats only:
+# intra by `tune --protocol intra` (bench/tuning_intra.json), inter by `tune --protocol inter`
+# (2-fold CV on DS1 grouped by record, bench/tuning_inter.json), the rhythm-aware cascade by
+# bench/bench_rhythm.py (CV on DS1 grouped by record, bench/rhythm_tuning.json). Its threshold
+# grid reaches 0.95: on DS1 the best cut for abnormal beats sat at 0.925.
+PARAMS = {
+    "intra": Params(),
+    "inter": Params(
+        binary=XGBParams(n_estimators=200, max_depth=8, learning_rate=0.2, colsample_bytree=0.5),
+        multiclass=XGBParams(n_estimators=200, max_depth=5, learning_rate=0.2, colsample_bytree=0.5,
+                             multi_strategy="multi_output_tree")),
+    "rhythm": Params(
+        binary=XGBParams(n_estimators=100, max_depth=6, learning_rate=0.2, colsample_bytree=0.3),
+        multiclass=XGBParams(n_estimators=60, max_depth=4, learning_rate=0.2, colsample_bytree=0.5),
+        threshold_grid=tuple(round(0.1 + 0.025 * i, 3) for i in range(35))),
+}
 
 
 def make_logreg(p: Params) -> Pipeline:

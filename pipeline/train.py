@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
-from pipeline.dataset import DS1, DS2, inter_patient_split, intra_patient_split
+from pipeline.dataset import DS1, DS2, check_mitdb_dir, inter_patient_split, intra_patient_split
 from pipeline.evaluate import class_templates, evaluate_models
 from pipeline.models import Params, make_cascade, make_logreg
 from pipeline.report import REPORT_VERSION, Report
@@ -102,27 +102,30 @@ RHYTHM_PROTOCOL = {
 
 def train_rhythm(mitdb_dir, p: Params, progress=None) -> tuple[object, dict]:
     """The rhythm-aware cascade, fitted on DS1 and evaluated on DS2 recordings: the model the bundle serves."""
-    from pipeline.records import evaluate_records, record_inputs
-    from pipeline.rhythm import RHYTHM_FEATURE_NAMES
+    from pipeline.records import RECORD_FEATURES, evaluate_records, record_inputs
 
+    available = set(check_mitdb_dir(mitdb_dir))  # all 48 records, or a subset such as the test fixtures
+    train_records = [r for r in DS1 if r in available]
+    test_records = [r for r in DS2 if r in available]
     started = time.perf_counter()
-    X, y, groups = record_inputs(mitdb_dir, DS1)
-    cascade = make_cascade(p, extra=RHYTHM_FEATURE_NAMES).fit(X, y, groups=groups)
+    X, y, groups = record_inputs(mitdb_dir, train_records)
+    cascade = make_cascade(p, extra=RECORD_FEATURES).fit(X, y, groups=groups)
     _log(progress, f"[rhythm] cascade fitted on {len(y):,} DS1 beats, threshold {cascade.threshold_:.2f} "
                    f"({time.perf_counter() - started:.0f} s)")
     section = {**RHYTHM_PROTOCOL, "splits": {"train": class_counts(y)}, "threshold": cascade.threshold_,
-               **evaluate_records(cascade, mitdb_dir, DS2, progress)}
+               "records": {"train": train_records, "test": test_records},
+               **evaluate_records(cascade, mitdb_dir, test_records, progress)}
     detected = section["detected_beats"]["per_class"]
     _log(progress, "[rhythm] DS2, detected beats: " + ", ".join(
         f"{c} Se {detected[c]['sensitivity']:.3f} +P {detected[c]['positive_predictivity']:.3f}" for c in "SV"))
     return cascade, section
 
 
-def rhythm_check_beats(mitdb_dir, record: str = DS2[-1], n: int = 50) -> np.ndarray:
-    """A few beats of one test record, with their rhythm columns, for the bundle's check of the rhythm model."""
+def rhythm_check_beats(mitdb_dir, report: Report, n: int = 50) -> np.ndarray:
+    """A few beats of the last test record, with their rhythm columns, for the bundle's check of the rhythm model."""
     from pipeline.records import record_inputs
 
-    X, _, _ = record_inputs(mitdb_dir, [record])
+    X, _, _ = record_inputs(mitdb_dir, report.recordings["records"]["test"][-1:])
     return X[:n]
 
 

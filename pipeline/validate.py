@@ -2,7 +2,12 @@
 
 Accepted: one beat per row, 187 values in [0, 1] (min-max normalised per beat,
 zero-padded, as in Kaggle's mitbih_*.csv), optionally a 188th column with the
-label 0..4 (N S V F Q); an optional header row; an optional UTF-8 BOM.
+label 0..4 (N S V F Q); an optional header row; an optional UTF-8 BOM; values
+may be quoted.
+
+A line longer than MAX_LINE_BYTES is refused while the file is read, before
+anything decodes or splits it: splitting one long line into Python strings
+costs about 40 times its size in memory.
 
 Values outside [0, 1] are rejected rather than rescaled: the models only know
 beats normalised this way, and silently rescaling a raw signal would still give
@@ -21,6 +26,9 @@ import pandas as pd
 from pipeline.vocabulary import CLASSES, N_SAMPLES, Beats
 
 DEFAULT_MAX_ROWS = 100_000
+# A beat row is under 5 KB even written with %.18e (188 x 25 characters); 64 KB leaves a wide margin.
+MAX_LINE_BYTES = 64 * 1024
+READ_CHUNK = 1 << 20
 RANGE_TOLERANCE = 1e-6
 FORMAT_HINT = f"each row needs {N_SAMPLES} beat values, or {N_SAMPLES + 1} with the label (0-4) last"
 
@@ -29,18 +37,43 @@ class InputError(ValueError):
     """The user's file cannot be used; str() is one sentence saying what to fix."""
 
 
+def _too_long(line: int) -> InputError:
+    return InputError(
+        f"Line {line:,} is longer than {MAX_LINE_BYTES // 1024} KB, and a beat row is under 5 KB: "
+        "save the file with one beat per line."
+    )
+
+
+def _read_checked(stream) -> bytes:
+    """Read a binary stream in chunks, refusing it as soon as one line passes MAX_LINE_BYTES."""
+    chunks = []
+    line, line_bytes = 1, 0  # the line being read and its length so far
+    while chunk := stream.read(READ_CHUNK):
+        start = 0
+        while (newline := chunk.find(b"\n", start)) != -1:
+            if line_bytes + newline - start > MAX_LINE_BYTES:
+                raise _too_long(line)
+            line, line_bytes, start = line + 1, 0, newline + 1
+        line_bytes += len(chunk) - start
+        if line_bytes > MAX_LINE_BYTES:
+            raise _too_long(line)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _read_bytes(source) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source)
+        return _read_checked(io.BytesIO(source))
     if isinstance(source, (str, Path)):
         path = Path(source)
         try:
-            return path.read_bytes()
+            with open(path, "rb") as stream:
+                return _read_checked(stream)
         except FileNotFoundError:
             raise InputError(f"File '{path}' not found: check the path.") from None
         except OSError as exc:
             raise InputError(f"File '{path}' cannot be read ({exc.strerror}): check the path.") from None
-    return source.read()
+    return _read_checked(source)
 
 
 def _rows_bytes(source) -> bytes:
@@ -73,6 +106,14 @@ def _lines(data: bytes):
         yield line.decode("utf-8").rstrip("\r\n")
 
 
+def _unquote(cell: str) -> str:
+    """A cell's text without surrounding spaces and one pair of double quotes (a CSV writer's quoting)."""
+    text = cell.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1].strip()
+    return text
+
+
 def _is_number(cell: str) -> bool:
     try:
         float(cell)
@@ -83,8 +124,9 @@ def _is_number(cell: str) -> bool:
 
 def _is_header(cells: list[str]) -> bool:
     """Column names, not a beat: mostly non-numeric, or pandas' default 0, 1, 2, ... names."""
+    cells = [_unquote(c) for c in cells]
     non_numeric = sum(not _is_number(c) for c in cells)
-    return non_numeric * 2 >= len(cells) or [c.strip() for c in cells] == [str(i) for i in range(len(cells))]
+    return non_numeric * 2 >= len(cells) or cells == [str(i) for i in range(len(cells))]
 
 
 def _describe_bad_cell(data: bytes, has_header: bool, n_columns: int) -> str:
@@ -102,7 +144,7 @@ def _describe_bad_cell(data: bytes, has_header: bool, n_columns: int) -> str:
         if len(cells) != n_columns:
             return f"Row {row} has {len(cells)} columns but {first} has {n_columns}: {FORMAT_HINT}."
         for col, cell in enumerate(cells, 1):
-            text = cell.strip()
+            text = _unquote(cell)
             if not text:
                 return f"Row {row}, column {col} is empty: fill in every value."
             if not _is_number(text):
@@ -173,4 +215,4 @@ def read_beats_csv(source, *, max_rows: int | None = DEFAULT_MAX_ROWS) -> Beats:
             f"{len(low)} row(s) never reach 1.0 (rows {shown}): Kaggle beats are min-max normalised so each "
             "reaches 1, so predictions for these rows may be unreliable."
         )
-    return Beats(X=X, y=y, warnings=warnings)
+    return Beats(X=X, y=y, warnings=warnings, header_skipped=has_header)

@@ -37,6 +37,7 @@ class Beats:
     X: np.ndarray
     y: np.ndarray | None = None
     warnings: list[str] = field(default_factory=list)
+    header_skipped: bool = False  # the user's file began with column names, skipped (pipeline.validate)
 
 
 def class_counts(labels) -> dict[str, int]:

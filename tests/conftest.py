@@ -73,15 +73,16 @@ def fixture_table():
 def fixture_training(fixture_table, tmp_path_factory):
     """Train once on the fixture beats and save the bundle: (served models, report, bundle folder)."""
     from pipeline.bundle import save_bundle
-    from pipeline.train import check_beats, train_all
+    from pipeline.train import check_beats, rhythm_check_beats, train_all
 
     small = make_small_params()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # LR stops early on purpose (small max_iter)
-        served, report = train_all(fixture_table, {"intra": small, "inter": small}, "mitdb")
-    check = check_beats(fixture_table)
-    directory = save_bundle(tmp_path_factory.mktemp("bundle"), served, report, fixture_table,
-                            {name: check for name in served})
+        served, report = train_all(fixture_table, {"intra": small, "inter": small, "rhythm": small}, "mitdb",
+                                   mitdb_dir=FIXTURE_MITDB)
+    check = {name: check_beats(fixture_table) for name in ("logreg", "cascade")}
+    check["rhythm"] = rhythm_check_beats(FIXTURE_MITDB, report)
+    directory = save_bundle(tmp_path_factory.mktemp("bundle"), served, report, fixture_table, check)
     return served, report, directory
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from pipeline.dataset import AAMI, DS1, DS2, PACED, ALL_RECORDS
+from pipeline.dataset import ALL_RECORDS, DS1, DS2, PACED
+from pipeline.vocabulary import AAMI
 from pipeline.detect import detect_beats, match_beats
 
 FIXTURE_MITDB = Path(__file__).resolve().parent / "fixtures" / "mitdb"
@@ -128,6 +129,36 @@ def test_det_unusable_second_lead_is_ignored(excerpts):
     broken[:, 1] = 0.0
     match = match_beats(reference, detect_beats(broken, FS), FS)
     assert len(match.missed) == 0 and len(match.extra) == 0
+
+
+def test_det_long_recording_in_chunks(excerpts, monkeypatch):
+    """A long recording is detected an hour at a time. With 1-minute chunks on the joined 15-minute excerpts,
+    every beat of one pass is still found, none twice (a boundary beat found by both chunks is kept once), and
+    the score against the reference is no worse (restarting sleepecg's thresholds finds a few more V beats)."""
+    import pipeline.detect as detect
+
+    joined = np.concatenate([signals for signals, *_ in excerpts.values()])
+    starts = np.cumsum([0] + [len(signals) for signals, *_ in excerpts.values()])[:-1]
+    reference = np.concatenate([ref + start for (_, ref, *_), start in zip(excerpts.values(), starts)])
+    whole = detect_beats(joined, FS)
+    monkeypatch.setattr(detect, "CHUNK_S", 60.0)
+    chunked = detect_beats(joined, FS)
+    assert np.all(np.diff(chunked) >= int(0.2 * FS))
+    assert len(match_beats(whole, chunked, FS).missed) <= 0.005 * len(whole)
+    se_whole, ppv_whole = _se_ppv(_counts([(reference, whole, FS)]))
+    se_chunked, ppv_chunked = _se_ppv(_counts([(reference, chunked, FS)]))
+    assert se_chunked >= se_whole - 0.3 and ppv_chunked >= ppv_whole - 0.3
+    # An electrode off for a minute: the other lead's beats fill the primary lead's silence ...
+    minute = slice(7 * 60 * FS, 8 * 60 * FS)  # in 209's excerpt
+    in_minute = (whole > minute.start + FS) & (whole < minute.stop - FS)
+    joined[minute, 0] = 0.0
+    beats = detect_beats(joined, FS)
+    assert len(match_beats(whole[in_minute], beats, FS).missed) <= 0.05 * in_minute.sum()
+    # ... and with both leads flat that minute has no beats, and the rest of the recording is not lost.
+    joined[minute, 1] = 0.0
+    beats = detect_beats(joined, FS)
+    assert not np.any((beats > minute.start + FS) & (beats < minute.stop - FS))
+    assert len(beats) >= len(whole) - 1.1 * in_minute.sum()
 
 
 # --- match_beats on hand-made cases ---------------------------------------------------------------

@@ -358,6 +358,7 @@ def test_mod_manifest(fixture_training, fixture_table, small_params):
     _, _, directory = fixture_training
     manifest = json.loads((directory / "manifest.json").read_text())
     assert set(manifest["files"]) == {"logreg.skops", "cascade_binary.ubj", "cascade_multiclass.ubj",
+                                      "rhythm_binary.ubj", "rhythm_multiclass.ubj",
                                       "report.json", "check.npz"}
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((directory / name).read_bytes()).hexdigest() == digest

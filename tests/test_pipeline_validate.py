@@ -1,6 +1,7 @@
 """The beat CSV validator (issue 3 §4) and the predict CLI's handling of bad files."""
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -338,3 +339,46 @@ def test_val_cli_subprocess(tmp_path, fixture_bundle_dir):
         out, err = process.communicate(timeout=120)
         check_usage_error(process.returncode, err)
         assert out == "", name
+
+
+# ---------------------------------------------------------------- quoting and over-long lines
+
+def test_val_quoted_values_keep_the_first_beat():
+    rows = [",".join(f'"{cell}"' for cell in row) for row in good_rows(5)]
+    beats = read_beats_csv(csv_bytes(*rows))
+    assert beats.X.shape == (5, 187) and not beats.header_skipped
+    plain = read_beats_csv(csv_bytes(*[",".join(row) for row in good_rows(5)]))
+    np.testing.assert_array_equal(beats.X, plain.X)
+
+
+def test_val_header_skipped_is_reported():
+    header = ",".join(f'"c{i}"' for i in range(188))
+    assert read_beats_csv(csv_bytes(header, *good_rows(2))).header_skipped
+    assert not read_beats_csv(csv_bytes(*good_rows(2))).header_skipped
+
+
+@pytest.mark.parametrize("line", [1, 3])
+def test_val_long_line(line):
+    rows = [",".join(row) for row in good_rows(4)]
+    rows[line - 1] = "0.5," * 20_000
+    message = rejected(csv_bytes(*rows))
+    assert f"Line {line} is longer than 64 KB" in message
+
+
+class EndlessLine(io.RawIOBase):
+    """A file of one endless line that fails the test if anyone reads it whole (or past 8 MB)."""
+
+    def __init__(self):
+        self.given = 0
+
+    def read(self, size=-1):
+        assert size is not None and size >= 0, "the validator read a whole file at once"
+        assert self.given < 8 * 1024 * 1024, "the validator kept reading an over-long line"
+        self.given += size
+        return b"0.5," * (size // 4)
+
+
+def test_val_long_line_refused_while_reading():
+    stream = EndlessLine()
+    assert "Line 1 is longer than 64 KB" in rejected(stream)
+    assert stream.given <= 2 * 1024 * 1024

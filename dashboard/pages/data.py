@@ -7,6 +7,7 @@ from dash import Input, Output, callback, dcc, html
 
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
+from dashboard import inputs
 from dashboard.components.cards import bundle_problem, first_available, protocol_options, section
 from dashboard.components.figures import distribution_figure, templates_figure
 from dashboard.data import BundleError, get_report
@@ -112,6 +113,7 @@ layout of the Kaggle CSVs the dashboard also accepts.
 )
 def show_distribution(protocol, log_scale):
     report = get_report()
+    inputs.require_choice(protocol, report["protocols"])
     return (
         distribution_figure(report["protocols"][protocol]["splits"], log_scale=bool(log_scale)),
         class_table(report, protocol),

@@ -5,6 +5,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
+from dashboard import inputs
 from dashboard.components.cards import (
     bundle_problem,
     first_available,
@@ -151,6 +152,7 @@ def layout(**_query):
     Input("models-protocol", "value"),
 )
 def show_summary(protocol):
+    inputs.require_choice(protocol, get_report()["protocols"])
     return summary_cards(get_report()["protocols"][protocol]["models"])
 
 
@@ -162,6 +164,8 @@ def show_summary(protocol):
     Input("models-normalise", "value"),
 )
 def show_model(protocol, model, normalise):
+    inputs.require_choice(protocol, get_report()["protocols"])
+    inputs.require_choice(model, MODELS)
     return model_figures(str(settings().models_dir), protocol, model, bool(normalise))
 
 
@@ -171,4 +175,6 @@ def show_model(protocol, model, normalise):
     Input("models-metric", "value"),
 )
 def show_comparison(protocol, metric):
+    inputs.require_choice(protocol, get_report()["protocols"])
+    inputs.require_choice(metric, METRIC_LABELS)
     return compare_figure(str(settings().models_dir), protocol, metric)

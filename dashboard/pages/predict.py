@@ -19,7 +19,8 @@ from dashboard.components.recording_model import needs_recording_note
 from dashboard.data import BundleError, get_report
 from dashboard.predictions import chosen_models, combined_table, download_csv, load_beats, predictions
 from dashboard.settings import MB, SAMPLE_CSV, settings
-from dashboard.uploads import UnknownUpload, UploadTooLarge, get_store
+from dashboard import inputs
+from dashboard.uploads import EMPTY_FILE, StoreFull, UnknownUpload, UploadTooLarge, get_store
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def upload_card(max_bytes: int) -> dbc.Card:
                     ),
                     id="upload-zone",
                     className="upload-zone",
-                    **{"data-max-bytes": str(max_bytes)},
+                    **{"data-max-bytes": str(max_bytes), "data-empty-message": EMPTY_FILE},
                 ),
                 dbc.Progress(id="upload-progress", value=0, className="mt-2 d-none", style={"height": "6px"}),
                 html.Div(id="upload-status", className="small text-muted mt-1"),
@@ -178,16 +179,21 @@ def load_sample(_clicks):
     """Put the committed sample into the upload store, exactly as if the user had uploaded it."""
     try:
         with open(SAMPLE_CSV, "rb") as sample:
-            token = get_store().create(sample, limit=settings().max_upload_bytes)
+            token = get_store().create(sample, limit=settings().max_upload_bytes, size=SAMPLE_CSV.stat().st_size)
     except FileNotFoundError:
         return {"error": f"The sample file {SAMPLE_CSV.name} is missing from assets/; upload a file instead."}
-    except UploadTooLarge as error:
+    except (UploadTooLarge, StoreFull) as error:
         return {"error": str(error)}
     return {"token": token, "filename": SAMPLE_CSV.name, "bytes": SAMPLE_CSV.stat().st_size, "nonce": time.time()}
 
 
 def _message(text, color="danger"):
     return text, color, True
+
+
+def _tell(text) -> None:
+    """Show a sentence in the page's message box from a callback that does not output to it."""
+    dash.set_props("predict-message", {"children": text, "color": "danger", "is_open": True})
 
 
 def _accuracy_block(store, token, models):
@@ -264,6 +270,10 @@ def _default_rows(table) -> list[int]:
 def classify(upload, choice):
     """Validate and classify the upload; any problem with the file becomes a sentence on the page."""
     nothing = (no_update,) * 8 + (None,)
+    try:
+        upload, choice = inputs.upload_result(upload), inputs.model_choice(choice)
+    except inputs.BadInput as error:
+        return _message(str(error)) + (None, True) + nothing
     if not upload:
         return (None, "danger", False, None, True) + nothing
     filename = upload.get("filename", "the file")
@@ -284,7 +294,7 @@ def classify(upload, choice):
     except BundleError as error:
         return _message(f"The models could not be loaded: {error}") + (None, True) + nothing
     except Exception:  # a bug, not the user's file: log it, keep the page (and the worker) alive
-        log.exception("classifying upload %s failed", filename)
+        log.exception("classifying upload %r failed", filename)
         return _message(
             f"Something went wrong on the server while classifying {filename}. It has been logged; "
             "try again, or try another file."
@@ -293,7 +303,8 @@ def classify(upload, choice):
     warning = (", ".join(beats.warnings), "warning", True) if beats.warnings else (None, "danger", False)
     summary = html.P(
         [html.Strong(filename), f": {len(table):,} beats", " with labels" if labelled else " without labels",
-         f", classified by {' and '.join(MODEL_NAMES[m] for m in models)}."],
+         f", classified by {' and '.join(MODEL_NAMES[m] for m in models)}.",
+         " Its first row holds column names, not a beat, and was skipped." if beats.header_skipped else ""],
         id="predict-summary-text",
         className="mb-0",
     )
@@ -323,12 +334,18 @@ def classify(upload, choice):
     Input("predict-filter", "value"),
 )
 def show_page(state, page, which):
+    try:
+        state, page, which = inputs.predict_state(state), inputs.page_number(page), inputs.beat_filter(which)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return [], 0, []
     if not state:
         return [], 0, []
     models = tuple(state["models"])
     try:
         table = combined_table(get_store(), state["token"], models)
-    except UnknownUpload:
+    except UnknownUpload as error:
+        _tell(str(error))
         return [], 0, []
     if which == "mismatch" and state["labelled"]:
         table = table[~np.logical_and.reduce([table[f"{m}_match"] for m in models])]
@@ -355,13 +372,24 @@ def show_page(state, page, which):
     Input("predict-state", "data"),
 )
 def show_overlay(rows, state):
+    try:
+        state = inputs.predict_state(state)
+        rows = inputs.beat_rows(rows)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return no_update, no_update
     if not state:
         return no_update, no_update
     store, token, model = get_store(), state["token"], state["models"][0]
     try:
         beats = load_beats(store, token)
         table = predictions(store, token, model)
-    except UnknownUpload:
+        rows = inputs.beat_rows(rows, len(table))
+    except UnknownUpload as error:
+        _tell(str(error))
+        return no_update, no_update
+    except inputs.BadInput as error:
+        _tell(str(error))
         return no_update, no_update
     if rows:
         chosen = [int(r) for r in rows][:MAX_OVERLAY]
@@ -388,11 +416,17 @@ def show_overlay(rows, state):
     prevent_initial_call=True,
 )
 def download(_clicks, state):
+    try:
+        state = inputs.predict_state(state)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return no_update
     if not state:
         return no_update
     try:
         content = download_csv(get_store(), state["token"], tuple(state["models"]))
-    except UnknownUpload:
+    except UnknownUpload as error:
+        _tell(str(error))
         return no_update
     stem = Path(state["filename"]).stem or "upload"
     return dcc.send_bytes(content, f"{stem}-predictions.csv")

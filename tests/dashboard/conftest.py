@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -72,8 +73,9 @@ def report(bundle):
 
 @pytest.fixture(scope="session")
 def dash_app(bundle):
-    from dashboard.app import app
+    from dashboard.app import app, finish_dash_setup
 
+    finish_dash_setup()  # as gunicorn's workers do: dash_duo's threaded server has the same first-request race
     return app
 
 
@@ -105,3 +107,35 @@ def gunicorn_url(upload_dir, tmp_path_factory):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A private redis-server on a free loopback port (Debian: apt-get install redis-server; `make test` does)."""
+    binary = shutil.which("redis-server")
+    if not binary:
+        pytest.skip("needs redis-server (Debian: apt-get install redis-server; `make test` installs it as root)")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    client = redis.Redis(port=port)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"redis-server did not start on port {port}")
+                time.sleep(0.1)  # polling a starting server
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=20)

@@ -1,12 +1,15 @@
 """`python -m dashboard` and `--share`: messages a newcomer can act on, and the tunnel's life cycle (only ngrok is faked)."""
+import contextlib
 import os
 import subprocess
+import signal
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-from pagehelpers import REPO, free_port
+from pagehelpers import REPO, free_port, wait_for_http
 
 from dashboard import share
 
@@ -49,10 +52,13 @@ def fake_ngrok(monkeypatch):
     """Replace only pyngrok's network calls; record what the dashboard asked of them."""
     from pyngrok import ngrok
 
-    calls = {"connect": [], "disconnect": [], "kill": 0}
+    calls = {"connect": [], "disconnect": [], "kill": 0, "config": []}
 
-    def connect(addr=None, proto=None, **options):
+    def connect(addr=None, proto=None, pyngrok_config=None, **options):
         calls["connect"].append((addr, proto, options))
+        path = Path(pyngrok_config.config_path)
+        calls["config"].append({"path": path, "mode": path.stat().st_mode & 0o777, "text": path.read_text(),
+                                "auth_token": pyngrok_config.auth_token})
         return FakeTunnel(f"http://{addr}")  # the "public" URL is the local server itself
 
     monkeypatch.setattr(ngrok, "connect", connect)
@@ -102,3 +108,53 @@ def test_cli006_no_auth_is_explicit(bundle, fake_ngrok, monkeypatch):
     monkeypatch.setenv(share.AUTH_VARIABLE, "demo:short")
     with pytest.raises(share.ShareError, match="at least 8"):
         share.basic_auth_from_env(required=True)
+
+
+def test_cli007_share_keeps_the_ngrok_token_off_the_command_line(bundle, fake_ngrok):
+    with share.shared(free_port(), workers=1):
+        pass
+    [config] = fake_ngrok["config"]
+    # pyngrok puts `auth_token` on ngrok's command line (visible in ps); the private config file is not.
+    assert config["auth_token"] is None
+    assert config["mode"] == 0o600 and "test-token-not-real" in config["text"]
+    assert not config["path"].exists(), "the token file outlived the share"
+
+
+def serve_cli(*args):
+    """Start `python -m dashboard ARGS` in its own process group (the dev server's reloader forks a child)."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "dashboard", "--port", str(port), *args], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    return f"http://127.0.0.1:{port}", process
+
+
+def stop_cli(process):
+    with contextlib.suppress(ProcessLookupError):  # it may have exited by itself
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        return process.communicate(timeout=20)[0].decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return process.communicate()[0].decode(errors="replace")
+
+
+def test_cli008_debug_server_starts_and_serves(bundle):
+    url, process = serve_cli("--debug")
+    try:
+        wait_for_http(url + "/healthz", process)
+        with urllib.request.urlopen(url + "/predict", timeout=30) as response:
+            assert response.status == 200 and "Werkzeug" in response.headers["Server"]
+    finally:
+        output = stop_cli(process)
+    assert "AssertionError" not in output and "Traceback" not in output, output
+
+
+def test_cli009_run_serves_with_gunicorn(bundle):
+    url, process = serve_cli()
+    try:
+        wait_for_http(url + "/healthz", process)
+        with urllib.request.urlopen(url + "/predict", timeout=30) as response:
+            assert response.status == 200 and response.headers["Server"].startswith("gunicorn")
+    finally:
+        output = stop_cli(process)
+    assert "development server" not in output.lower() and "Traceback" not in output, output

@@ -1,0 +1,98 @@
+"""Check the shape of callback inputs, so a forged request gets the page's own message instead of a 500.
+
+Callbacks trust nothing a browser sends: anyone can post any JSON to
+/_dash-update-component. Each checker returns the value in the shape the
+callback expects, or raises BadInput, whose str() is a sentence for the page.
+"""
+from __future__ import annotations
+
+from dash.exceptions import PreventUpdate
+
+from dashboard.uploads import MAX_FILENAME
+
+MODEL_CHOICES = ("cascade", "logreg", "both")
+MODELS = ("cascade", "logreg")
+
+
+class BadInput(ValueError):
+    """A callback input the page itself never sends."""
+
+    def __str__(self) -> str:
+        return "The page sent a request it cannot have made: reload the page and try again."
+
+
+def _text(value, *, longest: int = MAX_FILENAME) -> str:
+    if not isinstance(value, str) or len(value) > longest:
+        raise BadInput(value)
+    return value
+
+
+def upload_result(value) -> dict | None:
+    """The upload-result store: None, {"error", "filename"?} or {"token", "filename", ...}."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadInput(value)
+    filename = _text(value.get("filename", "the file"))
+    if "error" in value:
+        return {"error": _text(value["error"], longest=1000), "filename": filename}
+    return {"token": _text(value.get("token"), longest=100), "filename": filename}
+
+
+def model_choice(value) -> str:
+    if value not in MODEL_CHOICES:
+        raise BadInput(value)
+    return value
+
+
+def predict_state(value) -> dict | None:
+    """The predict-state store that `classify` writes: token, models, labelled, filename."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadInput(value)
+    models = value.get("models")
+    if not isinstance(models, list) or not models or len(models) > len(MODELS) or any(m not in MODELS for m in models):
+        raise BadInput(value)
+    labelled = value.get("labelled")
+    if not isinstance(labelled, bool):
+        raise BadInput(value)
+    return {"token": _text(value.get("token"), longest=100), "models": list(models), "labelled": labelled,
+            "filename": _text(value.get("filename"))}
+
+
+def page_number(value) -> int:
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise BadInput(value)
+    return value
+
+
+def beat_filter(value) -> str:
+    """The table filter: "all", "mismatch" or "class-<C>"; None means all."""
+    if value is None:
+        return "all"
+    return _text(value, longest=20)
+
+
+def beat_rows(value, n_beats: int | None = None) -> list[int]:
+    """Ticked rows: 1-based beat numbers, each within the file when `n_beats` is known."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadInput(value)
+    for row in value:
+        if not isinstance(row, int) or isinstance(row, bool) or row < 1 or (n_beats is not None and row > n_beats):
+            raise BadInput(value)
+    return value
+
+
+def require_choice(value, allowed) -> None:
+    """For a page without a message box: a value that is not one of its own options changes nothing (204)."""
+    try:
+        known = value in allowed
+    except TypeError:  # unhashable: a list or dict where a string belongs
+        known = False
+    if not known:
+        raise PreventUpdate

@@ -1,0 +1,123 @@
+"""Forged callback requests (what anyone can post to /_dash-update-component) get the page's message, not a 500."""
+import json
+
+import pytest
+
+from pagehelpers import SAMPLE
+
+FROM_PAGE = {"X-Requested-With": "dashboard-upload"}
+RELOAD = "reload the page"
+
+
+@pytest.fixture(scope="module")
+def client(dash_app):
+    return dash_app.server.test_client()
+
+
+@pytest.fixture(scope="module")
+def dependencies(client):
+    return client.get("/_dash-dependencies").get_json()
+
+
+def post_callback(client, dependencies, values: dict, state: dict | None = None):
+    """Call the callback whose inputs are `values`' keys ("id.property") as the browser would; return (status, body)."""
+    dep = next(d for d in dependencies if {f"{i['id']}.{i['property']}" for i in d["inputs"]} == set(values))
+    outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in dep["output"].strip(".").split("...")]
+    payload = {
+        "output": dep["output"],
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": [{"id": i["id"], "property": i["property"], "value": values[f"{i['id']}.{i['property']}"]}
+                   for i in dep["inputs"]],
+        "changedPropIds": [next(iter(values))],
+        "state": [{"id": s["id"], "property": s["property"], "value": (state or {}).get(f"{s['id']}.{s['property']}")}
+                  for s in dep["state"]],
+    }
+    response = client.post("/_dash-update-component", data=json.dumps(payload), content_type="application/json")
+    return response.status_code, response.get_data(as_text=True)
+
+
+def classify(client, dependencies, upload, choice="cascade"):
+    return post_callback(client, dependencies, {"upload-result.data": upload, "predict-model.value": choice})
+
+
+@pytest.fixture(scope="module")
+def state(client, dependencies):
+    """A real upload of the sample, classified: the predict-state a browser would hold."""
+    token = client.post("/upload", data=SAMPLE.read_bytes(), headers=FROM_PAGE).get_json()["token"]
+    status, body = classify(client, dependencies, {"token": token, "filename": "sample.csv"})
+    assert status == 200, body
+    return json.loads(body)["response"]["predict-state"]["data"]
+
+
+@pytest.mark.parametrize("upload", ["evil", 7, ["x"], {"token": 5}, {"token": "t", "filename": "x" * 150_000},
+                                    {"error": {"html": 1}}], ids=["str", "int", "list", "token-int", "long-name",
+                                                                  "error-dict"])
+def test_inp001_forged_uploads(client, dependencies, upload):
+    status, body = classify(client, dependencies, upload)
+    assert status == 200 and RELOAD in body, body[:300]
+    assert len(body) < 10_000  # a long filename is not echoed back
+
+
+def test_inp002_forged_model_choice(client, dependencies, state):
+    status, body = classify(client, dependencies, {"token": state["token"], "filename": "f.csv"}, choice="evil")
+    assert status == 200 and RELOAD in body, body[:300]
+
+
+@pytest.mark.parametrize("rows", [[999999], [0], [-1], ["1"], [True], "1", {"a": 1}])
+def test_inp003_forged_rows(client, dependencies, state, rows):
+    status, body = post_callback(client, dependencies,
+                                 {"predict-table.selected_row_ids": rows, "predict-state.data": state})
+    assert status == 200 and RELOAD in body, body[:300]
+
+
+def test_inp004_real_rows_still_draw(client, dependencies, state):
+    status, body = post_callback(client, dependencies,
+                                 {"predict-table.selected_row_ids": [1, 50], "predict-state.data": state})
+    assert status == 200 and "Rows 1, 50" in body, body[:300]
+
+
+@pytest.mark.parametrize("forged", ["evil", {"token": "x"}, {"models": ["evil"]}, "models", "labelled"])
+def test_inp005_forged_state(client, dependencies, state, forged):
+    if forged in ("models", "labelled"):
+        forged = {**state, forged: {"models": "cascade", "labelled": "yes"}[forged]}
+    status, body = post_callback(client, dependencies, {"predict-state.data": forged, "predict-table.page_current": 0,
+                                                        "predict-filter.value": "all"})
+    assert status == 200 and RELOAD in body, body[:300]
+    status, body = post_callback(client, dependencies, {"predict-download-button.n_clicks": 1},
+                                 state={"predict-state.data": forged})
+    assert status in (200, 204) and RELOAD in body, body[:300]
+
+
+@pytest.mark.parametrize("page", [-1, "2", 1.5])
+def test_inp006_forged_page(client, dependencies, state, page):
+    status, body = post_callback(client, dependencies, {"predict-state.data": state, "predict-table.page_current": page,
+                                                        "predict-filter.value": "all"})
+    assert status == 200 and RELOAD in body, body[:300]
+
+
+def test_inp007_expired_upload_says_so(client, dependencies, state):
+    gone = {**state, "token": "e" * 43}
+    status, body = post_callback(client, dependencies, {"predict-state.data": gone, "predict-table.page_current": 0,
+                                                        "predict-filter.value": "all"})
+    assert status == 200 and "expired" in body, body[:300]
+    status, body = post_callback(client, dependencies, {"predict-download-button.n_clicks": 1},
+                                 state={"predict-state.data": gone})
+    assert "expired" in body, body[:300]
+
+
+def test_inp008_summary_says_a_header_was_skipped(client, dependencies):
+    header = ",".join(f'"c{i}"' for i in range(188)) + "\n"
+    token = client.post("/upload", data=header.encode() + SAMPLE.read_bytes(), headers=FROM_PAGE).get_json()["token"]
+    status, body = classify(client, dependencies, {"token": token, "filename": "named.csv"})
+    assert status == 200 and "first row holds column names" in body, body[:300]
+
+
+@pytest.mark.parametrize("values", [
+    {"data-protocol.value": "evil", "data-log.value": []},
+    {"models-protocol.value": ["intra"]},
+    {"models-protocol.value": "intra", "models-model.value": "evil", "models-normalise.value": []},
+    {"models-protocol.value": "evil", "models-metric.value": "f1"},
+], ids=["data-protocol", "models-protocol-list", "models-model", "models-compare-protocol"])
+def test_inp009_forged_choices_on_pages_without_a_message_box_change_nothing(client, dependencies, values):
+    status, body = post_callback(client, dependencies, values)
+    assert status == 204, body[:300]
