@@ -28,6 +28,7 @@
       request.open("POST", prefix() + "upload");
       request.setRequestHeader("Content-Type", "application/octet-stream");
       request.setRequestHeader("X-Filename", encodeURIComponent(file.name));
+      request.setRequestHeader("X-Requested-With", "dashboard-upload"); // the route refuses requests without it
       request.upload.onprogress = function (event) {
         if (event.lengthComputable) onProgress(event.loaded);
       };
@@ -55,6 +56,11 @@
     const total = files.reduce(function (sum, f) { return sum + f.size; }, 0);
     const names = files.map(function (f) { return f.name; }).join(", ");
     for (const file of files) {
+      if (file.size === 0) {
+        setProps("record-files", { data: { error: file.name + " is empty: choose the recording's files again.",
+          nonce: Date.now() } });
+        return;
+      }
       if (limit && file.size > limit) {
         setProps("record-files", { data: { error: file.name + " is " + (file.size / 1048576).toFixed(1) +
           " MB; the limit is " + (limit / 1048576).toFixed(0) + " MB a file.", nonce: Date.now() } });

@@ -63,7 +63,7 @@ else:
     for path in paths:
         with open(path, "rb") as f:
             size = path.stat().st_size
-            files.append({"token": store.create(f, limit=size, size_hint=size), "filename": path.name})
+            files.append({"token": store.create(f, limit=size, size=size), "filename": path.name})
     meta = analyse(store, files)
     draw_window(store, meta, (0.0, meta["duration_s"]))
     _summary(meta), _reference(meta)
@@ -109,7 +109,7 @@ def pans(day: Path, upload_dir: Path, repeats: int) -> None:
     for path in sorted(day.parent.glob("day.*")):
         with open(path, "rb") as f:
             size = path.stat().st_size
-            files.append({"token": store.create(f, limit=size, size_hint=size), "filename": path.name})
+            files.append({"token": store.create(f, limit=size, size=size), "filename": path.name})
     meta = analyse(store, files)
     duration = meta["duration_s"]
     rng = np.random.default_rng(0)

@@ -188,7 +188,7 @@ def load_sample(_clicks):
         for name in SAMPLE_FILES:
             path = SAMPLE_DIR / name
             with open(path, "rb") as sample:
-                token = store.create(sample, limit=settings().max_upload_bytes, size_hint=path.stat().st_size)
+                token = store.create(sample, limit=settings().max_upload_bytes, size=path.stat().st_size)
             files.append({"token": token, "filename": name})
     except FileNotFoundError:
         return {"error": f"The sample recording is missing from {SAMPLE_DIR.name}/; upload a recording instead."}

@@ -198,7 +198,7 @@ def test_rec007_strip_window_sends_only_what_the_view_draws(bundle, rhythm, tmp_
     for name in ("200.hea", "200.dat"):
         path = SAMPLE_HEA.with_name(name)
         with open(path, "rb") as f:
-            files.append({"token": store.create(f, limit=2**24, size_hint=path.stat().st_size), "filename": name})
+            files.append({"token": store.create(f, limit=2**24, size=path.stat().st_size), "filename": name})
     meta = analyse(store, files)
     signal = read_recording(SAMPLE_HEA).signal.astype(np.float32)
     t, y = strip_window(store, meta, 0, meta["duration_s"], 1000)
