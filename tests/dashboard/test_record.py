@@ -49,6 +49,8 @@ def choose_files(browser, *paths) -> None:
 
 def check_counts(browser, result, timeout=60) -> None:
     """The summary says, as text, how many beats were found and how many of each class, as the pipeline does."""
+    # first that it is this recording's summary: two files of one signal may well have the same number of beats
+    browser.wait_for_contains_text("#record-summary-text small", f" of {result.name} (lead", timeout=timeout)
     browser.wait_for_text_to_equal("#record-beats-found", f"{result.summary['beats']:,} beats found", timeout=timeout)
     for cls, n in result.summary["counts"].items():
         assert browser.find_element(f"#record-count-{cls} strong").text == f"{cls} {n:,}"
