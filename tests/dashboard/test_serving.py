@@ -35,7 +35,7 @@ def test_srv001_fresh_workers_serve_parallel_script_requests(gunicorn_url, dash_
 
 
 def test_srv002_health_and_pages(gunicorn_url):
-    for path in ("/healthz", "/", "/models", "/predict", "/about", "/no-such-page"):
+    for path in ("/healthz", "/", "/models", "/predict", "/record", "/about", "/no-such-page"):
         assert status(gunicorn_url + path) == 200, path
 
 
