@@ -94,6 +94,14 @@ def analyse(store: UploadStore, files: list[dict], *, lead: int | None = None, f
         buffer = io.BytesIO()
         result.table.to_parquet(buffer, index=False)
         store.write(home, _name(key, "beats.parquet"), buffer.getvalue())
+    reference = result.reference
+    if reference:
+        # The positions of every missed and extra beat stay here: a noisy day has thousands, and the
+        # meta below travels with every callback (which the server caps at 1 MB a request).
+        detection = dict(reference["detection"])
+        marks = {k: detection.pop(k) for k in ("missed_samples", "extra_samples")}
+        store.write(home, _name(key, "marks.json"), json.dumps(marks).encode())
+        reference = {**reference, "detection": detection}
     meta = {
         "home": home,
         "key": key,
@@ -105,7 +113,7 @@ def analyse(store: UploadStore, files: list[dict], *, lead: int | None = None, f
         "lead_names": list(recording.lead_names),
         "unit": recording.units[recording.lead],
         "summary": result.summary,
-        "reference": result.reference,
+        "reference": reference,
         "warnings": [str(w.message) for w in caught if issubclass(w.category, RecordingWarning)],
     }
     store.write(home, _name(key, "meta.json"), json.dumps(meta).encode())
@@ -125,6 +133,17 @@ def download_csv(store: UploadStore, meta: dict) -> bytes:
     buffer = io.StringIO()
     beat_table(store, meta).to_csv(buffer, index=False)
     return buffer.getvalue().encode()
+
+
+def reference_marks(store: UploadStore, meta: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The samples of the reference beats that were missed and of the detections the reference lacks."""
+    if not meta["reference"]:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    data = store.read(meta["home"], _name(meta["key"], "marks.json"))
+    if data is None:
+        raise KeyError("the reference marks of this recording are no longer stored")
+    marks = json.loads(data)
+    return np.asarray(marks["missed_samples"], np.int64), np.asarray(marks["extra_samples"], np.int64)
 
 
 def samples(store: UploadStore, meta: dict, start: int, stop: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from dashboard.components.cards import section
 from dashboard.components.figures import CLASS_COLOURS, confusion_figure
 from dashboard.components.strip import beat_figure, strip_figure, tachogram_figure
 from dashboard.data import BundleError, get_report
-from dashboard.recordings import analyse, beat_row, beat_table, download_csv, strip_window
+from dashboard.recordings import analyse, beat_row, beat_table, download_csv, reference_marks, strip_window
 from dashboard.settings import ASSETS_DIR, MB, settings
 from dashboard.uploads import UnknownUpload, UploadTooLarge, get_store
 
@@ -247,8 +247,9 @@ def _reference(meta: dict) -> html.Div:
     table = dbc.Table([html.Thead(html.Tr([html.Th(h) for h in ("class", "reference beats", "Se", "beats given", "+P")])),
                        html.Tbody(rows)], size="sm", bordered=False, striped=True, className="mb-1")
     fs = meta["fs"]
-    jumps = [{"label": f"missed at {s / fs:.2f} s", "value": f"{s / fs:.4f}"} for s in det["missed_samples"]]
-    jumps += [{"label": f"extra at {s / fs:.2f} s", "value": f"{s / fs:.4f}"} for s in det["extra_samples"]]
+    missed, extra = reference_marks(get_store(), meta)
+    jumps = [{"label": f"missed at {s / fs:.2f} s", "value": f"{s / fs:.4f}"} for s in missed]
+    jumps += [{"label": f"extra at {s / fs:.2f} s", "value": f"{s / fs:.4f}"} for s in extra]
     jumps.sort(key=lambda option: float(option["value"]))
     return section(
         "Against the reference annotations",
@@ -313,6 +314,7 @@ def classify(upload, lead, fs):
     names = ", ".join(f["filename"] for f in upload["files"])
     try:
         meta = analyse(get_store(), upload["files"], lead=lead, fs=float(fs) if fs else None)
+        reference = _reference(meta)
     except (RecordingError, RecordError) as error:
         return *_message(f"{names}: {error}"), None, True, None, None, no_update, no_update, *keep[:3]
     except UnknownUpload as error:
@@ -331,7 +333,7 @@ def classify(upload, lead, fs):
     if meta["reference"]:
         filters.append({"label": "extra detections", "value": "extra", "input_id": "record-filter-extra"})
     leads = [{"label": f"{name} ({i})", "value": i} for i, name in enumerate(meta["lead_names"])]
-    return (*warning, meta, False, _summary(meta), _reference(meta), leads, meta["lead"], filters, "all", 0)
+    return (*warning, meta, False, _summary(meta), reference, leads, meta["lead"], filters, "all", 0)
 
 
 # ---------------------------------------------------------------- strip and tachogram
@@ -373,9 +375,10 @@ def draw_window(store, meta: dict, window: tuple[float, float], picked: float | 
     ref = meta["reference"]
     missed_s, extra = (), None
     if ref:
-        missed_s = np.asarray(ref["detection"]["missed_samples"], dtype=np.int64) / meta["fs"]
+        missed, extra_samples = reference_marks(store, meta)
+        missed_s = missed / meta["fs"]
         missed_s = missed_s[(missed_s >= t0) & (missed_s <= t1)]
-        extra = np.isin(beats["sample"].to_numpy(), ref["detection"]["extra_samples"])
+        extra = np.isin(beats["sample"].to_numpy(), extra_samples)
     strip = strip_figure(time_s, values, beats, (t0, t1), unit=meta["unit"], missed_s=missed_s, extra=extra,
                          picked=picked)
     return strip, tachogram_figure(_tachogram_beats(beats), (t0, t1), picked=picked)
@@ -510,7 +513,7 @@ def show_table(meta, page, which):
     if which in CLASSES:
         table = table[table["predicted_class"] == which]
     elif which == "extra" and meta["reference"]:
-        table = table[np.isin(table["sample"].to_numpy(), meta["reference"]["detection"]["extra_samples"])]
+        table = table[np.isin(table["sample"].to_numpy(), reference_marks(get_store(), meta)[1])]
     pages = max(1, -(-len(table) // PAGE_SIZE))
     page = min(page or 0, pages - 1)
     shown = table.iloc[page * PAGE_SIZE : (page + 1) * PAGE_SIZE].copy()

@@ -82,6 +82,20 @@ def test_rec001_sample_recording_reference_and_beat(dash_duo, dash_app, rhythm):
     first = int(np.flatnonzero(result.table["predicted_class"].to_numpy() != "N")[0])
     dash_duo.wait_for_text_to_equal("#record-beat-number", f"Beat {first + 1:,}", timeout=20)
     wait_for_traces(dash_duo, "record-beat", at_least=3)
+    # the missed and extra beats are listed: the first one picked, the strip centres on it
+    marks = sorted(detection["missed_samples"] + detection["extra_samples"])
+    assert marks, "the sample recording should have a missed or extra beat to jump to"
+    click(dash_duo, "#record-jump")
+    click(dash_duo, ".dash-dropdown-option")
+    t = marks[0] / 360.0
+    window = [max(t - 5, 0.0), min(t + 5, 300.0)]
+    try:
+        until(lambda: np.allclose(strip_range(dash_duo), window, atol=0.01), timeout=20)
+    except Exception:
+        raise AssertionError(f"the strip shows {strip_range(dash_duo)}, not the beat missed or extra at {t} s") from None
+    names = dash_duo.driver.execute_script(
+        "return document.querySelector('#record-strip .js-plotly-plot').data.map(t => t.name);")
+    assert ("missed" if marks[0] in detection["missed_samples"] else "extra") in names, names
     assert dash_duo.get_logs() == []
 
 
