@@ -6,8 +6,8 @@ from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Dash, html
-from flask import jsonify
+from dash import Dash, Input, Output, State, clientside_callback, html
+from flask import jsonify, request
 
 from dashboard import uploads
 from dashboard.settings import ASSETS_DIR, MB, settings
@@ -91,13 +91,34 @@ def navbar() -> dbc.Navbar:
                      "Heartbeat classifier"],
                     href=app.get_relative_path("/"),
                 ),
-                dbc.Nav(links, navbar=True, className="ms-auto"),
+                # On a phone the links fold behind a toggler instead of stacking four rows high.
+                dbc.NavbarToggler(id="navbar-toggler"),  # labelled "Toggle navigation" by dbc
+                dbc.Collapse(dbc.Nav(links, navbar=True, className="ms-auto"), id="navbar-collapse", navbar=True),
             ]
         ),
         color="primary",
         dark=True,
         className="mb-3",
     )
+
+
+clientside_callback(
+    "function (clicks, open) { return clicks ? !open : open; }",
+    Output("navbar-collapse", "is_open"),
+    Input("navbar-toggler", "n_clicks"),
+    State("navbar-collapse", "is_open"),
+)
+
+
+@server.after_request
+def not_found_status(response):
+    """An address that is no page gets the 404 page with status 404, not 200 (Dash serves its shell for any path)."""
+    if request.method == "GET" and response.status_code == 200 and response.mimetype == "text/html":
+        pages = {app.get_relative_path(page["path"]).rstrip("/") for page in dash.page_registry.values()
+                 if not page["module"].endswith("not_found_404")}
+        if request.path.rstrip("/") not in pages:
+            response.status_code = 404
+    return response
 
 
 app.layout = html.Div(

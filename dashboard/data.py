@@ -1,4 +1,7 @@
-"""Read-only data shared by every page: the model bundle, loaded once per worker process."""
+"""Read-only data shared by every page: the model bundle, loaded once per worker process, and the report as pages read it.
+
+Every page reads the report through this module, so a change in how the report is stored is a change here only.
+"""
 from __future__ import annotations
 
 import functools
@@ -8,7 +11,7 @@ from pipeline.bundle import Bundle, BundleError, load_bundle
 
 from dashboard.settings import settings
 
-__all__ = ["Bundle", "BundleError", "get_bundle", "get_report"]
+__all__ = ["Bundle", "BundleError", "get_bundle", "get_report", "protocol_title", "training_beats", "templates"]
 
 
 @functools.lru_cache(maxsize=4)
@@ -32,3 +35,18 @@ def get_report() -> dict:
     """The bundle's report (typed and version-checked by the pipeline's loader), as the pages read it."""
     get_bundle()
     return _report_dict(str(settings().models_dir), os.getpid())
+
+
+def templates() -> dict:
+    """Each class's mean training beat: class -> n, mean, std."""
+    return get_report()["templates"]
+
+
+def protocol_title(report: dict, key: str) -> str:
+    # One arrow everywhere: the report may write DS1 -> DS2.
+    return report["protocols"][key].get("title", key).replace("->", "→")
+
+
+def training_beats(report: dict, key: str) -> int:
+    """How many beats the models of one protocol were trained on (its training split)."""
+    return sum(report["protocols"][key]["splits"]["train"].values())

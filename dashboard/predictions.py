@@ -8,12 +8,12 @@ import threading
 import numpy as np
 import pandas as pd
 
-from pipeline.vocabulary import CLASSES
+from pipeline.explain import BeatExplanation, explain_beats
 from pipeline.predict import predict_table
 from pipeline.validate import read_beats_csv
-from pipeline.vocabulary import Beats
+from pipeline.vocabulary import CLASSES, Beats
 
-from dashboard.data import get_bundle
+from dashboard.data import get_bundle, get_report
 from dashboard.uploads import UploadStore
 
 MODELS = ("cascade", "logreg")
@@ -89,11 +89,27 @@ def combined_table(store: UploadStore, token: str, models: tuple[str, ...]) -> p
     return combined
 
 
-def download_csv(store: UploadStore, token: str, models: tuple[str, ...]) -> bytes:
-    """The pipeline's prediction columns (as `python -m pipeline predict` writes them), prefixed per model when both."""
+def filtered(table: pd.DataFrame, which: str | None, models: tuple[str, ...]) -> pd.DataFrame:
+    """The rows of a combined table that a filter keeps: "all", "mismatch", or "class-<model>-<class>"."""
+    if which == "mismatch" and "true_class" in table:
+        return table[~np.logical_and.reduce([table[f"{m}_match"] for m in models])]
+    if which and which.startswith("class-"):
+        _, model, cls = which.split("-", 2)
+        if model in models:
+            return table[table[f"{model}_class"] == cls]
+    return table
+
+
+def download_csv(store: UploadStore, token: str, models: tuple[str, ...], rows=None) -> bytes:
+    """The pipeline's prediction columns (as `python -m pipeline predict` writes them), prefixed per model when both.
+
+    rows: the 1-based rows to export (a filter's), or None for all.
+    """
     frames = []
     for model in models:
         table = predictions(store, token, model)
+        if rows is not None:
+            table = table[table["row"].isin(rows)]
         if len(models) > 1:
             keep = ["row", "true_label"] if "true_label" in table else ["row"]
             table = table.rename(columns={c: f"{model}_{c}" for c in table.columns if c not in keep})
@@ -101,3 +117,10 @@ def download_csv(store: UploadStore, token: str, models: tuple[str, ...]) -> byt
                 table = table.drop(columns=[c for c in keep if c != "row"])
         frames.append(table.set_index("row"))
     return pd.concat(frames, axis=1).reset_index().to_csv(index=False).encode()
+
+
+def explain_row(store: UploadStore, token: str, row: int) -> BeatExplanation:
+    """Why the cascade gave one beat (1-based row) its class."""
+    beats = load_beats(store, token)
+    bundle = get_bundle()
+    return explain_beats(bundle.models["cascade"], beats.X[row - 1 : row], get_report()["templates"])[0]

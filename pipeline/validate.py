@@ -129,6 +129,15 @@ def _is_header(cells: list[str]) -> bool:
     return non_numeric * 2 >= len(cells) or cells == [str(i) for i in range(len(cells))]
 
 
+PANDAS_INDEX_HINT = ("the first row reads ,0,1,2,... as pandas writes it for a table saved with its index; "
+                     "save the file again with to_csv(..., index=False)")
+
+
+def _pandas_index_header(cells: list[str]) -> bool:
+    """",0,1,2,...": the header pandas writes for a frame saved with its index column."""
+    return cells[0].strip() == "" and [c.strip() for c in cells[1:]] == [str(i) for i in range(len(cells) - 1)]
+
+
 def _describe_bad_cell(data: bytes, has_header: bool, n_columns: int) -> str:
     """Find the first row that pandas could not turn into finite numbers and say why."""
     row = 0
@@ -146,6 +155,8 @@ def _describe_bad_cell(data: bytes, has_header: bool, n_columns: int) -> str:
         for col, cell in enumerate(cells, 1):
             text = _unquote(cell)
             if not text:
+                if row == 1 and col == 1 and _pandas_index_header(cells):
+                    return f"Row 1, column 1 is empty: {PANDAS_INDEX_HINT}."
                 return f"Row {row}, column {col} is empty: fill in every value."
             if not _is_number(text):
                 return f"Row {row}, column {col} is not a number ('{text[:20]}'): every value must be numeric."
@@ -165,7 +176,8 @@ def read_beats_csv(source, *, max_rows: int | None = DEFAULT_MAX_ROWS) -> Beats:
     n_columns = len(first_cells)
     if n_columns not in (N_SAMPLES, N_SAMPLES + 1):
         where = "The header has" if has_header else "Row 1 has"
-        raise InputError(f"{where} {n_columns} columns: {FORMAT_HINT}.")
+        hint = PANDAS_INDEX_HINT if _pandas_index_header(first_cells) else FORMAT_HINT
+        raise InputError(f"{where} {n_columns} columns: {hint}.")
 
     n_rows = sum(1 for line in io.BytesIO(data) if line.strip()) - int(has_header)
     if n_rows == 0:

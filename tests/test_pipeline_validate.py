@@ -341,6 +341,23 @@ def test_val_cli_subprocess(tmp_path, fixture_bundle_dir):
         assert out == "", name
 
 
+@pytest.mark.parametrize("labelled", [False, True], ids=["beats", "labelled"])
+def test_val_pandas_index_column(labelled):
+    """A frame saved with pandas' default index=True: the sentence says to save it with index=False."""
+    import pandas as pd
+
+    beats = pd.DataFrame(np.random.default_rng(0).random((3, 187)))
+    if labelled:
+        beats[187] = 1.0
+    with pytest.raises(InputError) as error:
+        read_beats_csv(beats.to_csv().encode())
+    assert "index=False" in str(error.value)
+    assert str(error.value).startswith("Row 1, column 1 is empty" if not labelled else "Row 1 has 189 columns")
+    # a merely empty first cell elsewhere keeps the plain sentence
+    with pytest.raises(InputError, match=r"^Row 2, column 1 is empty: fill in every value\.$"):
+        read_beats_csv(("0.5," * 186 + "0.5\n" + "," + "0.5," * 185 + "0.5\n").encode())
+
+
 # ---------------------------------------------------------------- quoting and over-long lines
 
 def test_val_quoted_values_keep_the_first_beat():

@@ -131,3 +131,23 @@ def test_rec_cli_bad_recording(bad, expected, tmp_path, capsys, fixture_bundle_d
     code = main(["classify-record", str(path), "--out", str(tmp_path / "o.csv"), "--models", str(fixture_bundle_dir)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and expected in err.lower() and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_rec_committed_formats():
+    """The served rhythm-aware cascade gives the excerpt's beats the same classes from WFDB, a 250 Hz CSV and EDF."""
+    from tests.conftest import REPO
+
+    if not (REPO / "models" / "manifest.json").is_file():
+        pytest.skip("no committed bundle in models/")
+    model = record_model(load_bundle(REPO / "models"))
+    tables = {name: classify_recording(read_recording(path), model).table for name, path in FORMATS.items()}
+    base = tables["wfdb"]
+    for name in ("csv", "edf"):
+        match = match_beats(np.round(base["time_s"].to_numpy() * 1000), np.round(tables[name]["time_s"].to_numpy() * 1000),
+                            fs=1000)
+        assert len(match.missed) == 0 and len(match.extra) == 0, name
+        same = (base["predicted_label"].to_numpy()[match.pairs[:, 0]]
+                == tables[name]["predicted_label"].to_numpy()[match.pairs[:, 1]])
+        assert same.mean() >= 0.97, f"{name}: {same.mean():.1%} of beats got the WFDB file's class"
+    # The EDF holds the same 360 Hz samples as the WFDB record: identical answers.
+    assert (base["predicted_label"] == tables["edf"]["predicted_label"]).all()

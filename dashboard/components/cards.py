@@ -4,6 +4,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
+from dashboard.data import protocol_title
+
 
 def stat_card(title: str, value: str, note: str = "", *, id: str | None = None, fill: bool = True) -> dbc.Card:
     body = [html.Div(title, className="stat-title"), html.Div(value, className="stat-value")]
@@ -37,19 +39,25 @@ def section(title: str, *children, lead: str | None = None, id: str | None = Non
     return html.Section([*head, *children], **kwargs)
 
 
-def percent(value: float) -> str:
-    return f"{value:.1%}"
-
-
 def protocol_options(report: dict, radio_id: str) -> list[dict]:
     """Radio options for the report's evaluation protocols; an unavailable one is shown, disabled, with its reason."""
     options = []
     for key, protocol in report["protocols"].items():
         available = protocol.get("available", False)
-        label = protocol.get("title", key) if available else f"{key}: {protocol.get('reason', 'not available')}"
+        label = protocol_title(report, key) if available else f"{key}: {protocol.get('reason', 'not available')}"
         options.append({"label": label, "value": key, "disabled": not available, "input_id": f"{radio_id}-{key}"})
     return options
 
 
 def first_available(report: dict) -> str:
     return next(k for k, p in report["protocols"].items() if p.get("available"))
+
+
+def chosen_protocol(report: dict, asked: str | None) -> str:
+    """The protocol a page's URL asks for, when the report has it; else the first available."""
+    protocol = report["protocols"].get(asked or "")
+    return asked if protocol and protocol.get("available") else first_available(report)
+
+
+def stat_card_note(*parts) -> html.Div:
+    return html.Div(parts, className="stat-note")

@@ -8,9 +8,9 @@ from dash import dcc, html
 from pipeline.vocabulary import CLASSES
 
 from dashboard.components.cards import section
-from dashboard.components.figures import _LAYOUT, MODEL_COLOURS, confusion_figure
+from dashboard.components.figures import _LAYOUT, confusion_figure, graph_config
+from dashboard.components.palette import METRIC_COLOURS
 
-GRAPH_CONFIG = {"displaylogo": False}
 ROW_MODELS = {"logreg": "Logistic Regression", "cascade": "XGBoost cascade (rows only)"}
 
 
@@ -61,9 +61,10 @@ def detection_figure(per_record: dict) -> go.Figure:
     """Beat detection per DS2 record: the share of reference beats found (Se) and of detections that are beats (+P)."""
     records = list(per_record)
     fig = go.Figure()
-    for i, (key, name) in enumerate((("detection_sensitivity", "Se"), ("detection_positive_predictivity", "+P"))):
+    for key, name, colour in (("detection_sensitivity", "Se", METRIC_COLOURS["recall"]),
+                              ("detection_positive_predictivity", "+P", METRIC_COLOURS["precision"])):
         values = [per_record[r]["detect"][key] for r in records]
-        fig.add_bar(x=records, y=values, name=name, marker_color=MODEL_COLOURS[i],
+        fig.add_bar(x=records, y=values, name=name, marker_color=colour,
                     hovertemplate="record %{x}: %{y:.2%}<extra>" + name + "</extra>")
     low = min([per_record[r]["detect"][k] for r in records
                for k in ("detection_sensitivity", "detection_positive_predictivity")] + [0.95])
@@ -97,10 +98,11 @@ def rhythm_cascade_section(report: dict):
         _table(recordings, inter_models),
         dbc.Row(
             [
-                dbc.Col(dcc.Graph(figure=detection_figure(recordings["per_record"]), config=GRAPH_CONFIG,
+                dbc.Col(dcc.Graph(figure=detection_figure(recordings["per_record"]), config=graph_config("beat-detection-per-record"),
                                   id="models-rhythm-detection-figure"), lg=7),
                 dbc.Col(dcc.Graph(figure=confusion_figure(recordings["detected_beats"], normalise=False, compact=True),
-                                  config=GRAPH_CONFIG, id="models-rhythm-confusion"), lg=5),
+                                  config=graph_config("rhythm-cascade-confusion", zoom=False),
+                                  id="models-rhythm-confusion"), lg=5),
             ]
         ),
         lead="The fourth model reads each beat's row and its R-R intervals relative to the patient's own rhythm, "

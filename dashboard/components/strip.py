@@ -14,7 +14,8 @@ from plotly.subplots import make_subplots
 
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
-from dashboard.components.figures import CLASS_COLOURS, _band, _LAYOUT
+from dashboard.components.figures import _LAYOUT, ms_axis
+from dashboard.components.palette import CLASS_COLOURS, rgba
 
 PAPER_MAX_S = 12.0  # ECG-paper grid (0.2 s / 0.5 mV, minor 0.04 s / 0.1 mV) at this zoom or closer
 LETTERS_MAX_S = 40.0  # class letters above the beats at this zoom or closer; coloured marks only beyond
@@ -32,7 +33,8 @@ _PLAIN = {"layout": {"plot_bgcolor": "white", "paper_bgcolor": "white",
 def _layout(**settings) -> dict:
     """A windowed plot's layout: heights come from the page (responsive graphs); a drag zooms time only."""
     return {**_LAYOUT, "template": _PLAIN, "margin": dict(l=55, r=15, t=30, b=40), "dragmode": "zoom",
-            "hovermode": "closest", **settings}
+            "hovermode": "closest", "legend": dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
+            **settings}
 
 
 def _picked_line(picked: float | None, window: tuple[float, float]) -> list[dict]:
@@ -147,20 +149,26 @@ def beat_figure(row: np.ndarray, cls: str, probabilities: Mapping[str, float], t
     """One beat as the model saw it (187 values at 120 Hz, scaled 0-1) over its class's template, and the probabilities."""
     fig = make_subplots(rows=1, cols=2, column_widths=[0.7, 0.3], horizontal_spacing=0.12,
                         subplot_titles=[title, "probabilities"])
-    x = np.arange(len(row)) / 120.0
+    colour = CLASS_COLOURS.get(cls, "#333333")
     if cls in templates:
-        mean = np.asarray(templates[cls]["mean"])
-        _band(fig, np.arange(len(mean)) / 120.0, mean, templates[cls]["std"], CLASS_COLOURS[cls], cls, row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=row, line=dict(color=CLASS_COLOURS.get(cls, "#333"), width=2.5),
-                             name="this beat", hovertemplate="%{x:.3f} s: %{y:.3f}<extra>this beat</extra>"),
-                  row=1, col=1)
+        mean, std = np.asarray(templates[cls]["mean"], float), np.asarray(templates[cls]["std"], float)
+        x = ms_axis(len(mean))
+        upper, lower = np.clip(mean + std, 0, 1), np.clip(mean - std, 0, 1)
+        fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([upper, lower[::-1]]),
+                                 fill="toself", fillcolor=rgba(colour, 0.18), line=dict(width=0), hoverinfo="skip",
+                                 showlegend=False), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=mean, line=dict(color=colour, width=2, dash="dash"),
+                                 name=f"{cls} template (mean ±1 sd)",
+                                 hovertemplate="%{x:.0f} ms: %{y:.3f}<extra>" + cls + " template</extra>"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=ms_axis(len(row)), y=row, line=dict(color=colour, width=2.5), name="this beat",
+                             hovertemplate="%{x:.0f} ms: %{y:.3f}<extra>this beat</extra>"), row=1, col=1)
     values = [float(probabilities[c]) for c in CLASSES]
     fig.add_trace(go.Bar(x=values, y=list(CLASSES), orientation="h", marker_color=[CLASS_COLOURS[c] for c in CLASSES],
                          text=[f"{v:.1%}" for v in values], textposition="outside", cliponaxis=False,
                          showlegend=False, hovertemplate="%{y}: %{x:.2%}<extra></extra>"), row=1, col=2)
-    fig.update_layout(**{**_LAYOUT, "legend": dict(orientation="h", y=-0.25, x=0)})
+    fig.update_layout(**_LAYOUT)
     fig.update_annotations(font_size=13)
-    fig.update_xaxes(title="seconds from the R peak", row=1, col=1)
+    fig.update_xaxes(title="ms after the R peak", row=1, col=1)
     fig.update_yaxes(title="amplitude (0-1)", row=1, col=1)
     fig.update_xaxes(range=[0, 1.25], tickformat=".0%", row=1, col=2)
     fig.update_yaxes(autorange="reversed", type="category", row=1, col=2)

@@ -17,7 +17,7 @@ manifest of file hashes and library versions that the dashboard checks before it
   pipeline, so every upload is scaled with the training data's statistics. A single uploaded beat gets
   the same prediction it would get inside a batch.
 * **Binary XGBoost**: normal (N) against abnormal (S, V, F, Q), on the samples plus the slopes of the
-  first 40 samples (the QRS complex) and eight rhythm features read off the row (segment length,
+  first 40 samples (333 ms: the QRS complex and the start of the ST segment) and eight rhythm features read off the row (segment length,
   position and height of the next R peak, ...), with SMOTE
   oversampling applied inside the training pipeline only, never to test beats.
 * **Multi-class XGBoost**: which abnormal class (S, V, F or Q), trained on abnormal beats with the same
@@ -42,8 +42,8 @@ macro-F1 on the Models page.
 
 This is a **research and teaching tool, not a medical device**. It has not been validated clinically and
 must not be used to diagnose or treat anyone. It classifies single, already segmented and normalised
-beats: it does not find beats in a raw ECG, and it knows nothing about rhythm, the patient or the other
-lead. Uploads must be in the same format as the training beats (187 samples in \\[0, 1\\]); values outside
+beats: it does not find beats in a raw ECG, and of the rhythm it knows only what one row shows (the
+interval to the next beat), nothing of the beats before it, the patient or the other lead. Uploads must be in the same format as the training beats (187 samples in \\[0, 1\\]); values outside
 that range are refused with a message saying so, because the models have never seen such input.
 
 ## Data and licence

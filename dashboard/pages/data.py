@@ -8,9 +8,11 @@ from dash import Input, Output, callback, dcc, html
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
 from dashboard import inputs
-from dashboard.components.cards import bundle_problem, first_available, protocol_options, section
-from dashboard.components.figures import distribution_figure, templates_figure
-from dashboard.data import BundleError, get_report
+from dashboard.components.cards import bundle_problem, chosen_protocol, protocol_options, section
+from dashboard.components.figures import class_label, distribution_figure, graph_config, template_figure
+from dashboard.components.urlstate import keep_in_url
+from dashboard.components.wording import share
+from dashboard.data import BundleError, get_report, protocol_title, training_beats
 from dashboard.settings import settings
 
 dash.register_page(__name__, path="/", name="Data", order=0, title="Data · Heartbeat classifier")
@@ -31,7 +33,7 @@ def class_table(report: dict, protocol: str) -> dbc.Table:
             [
                 html.Td(f"{cls}: {CLASS_NAMES[cls]}"),
                 *[html.Td(f"{splits[s].get(cls, 0):,}", className="text-end") for s in splits],
-                *[html.Td(f"{splits[s].get(cls, 0) / totals[s]:.2%}", className="text-end") for s in splits],
+                *[html.Td(share(splits[s].get(cls, 0) / totals[s]), className="text-end") for s in splits],
             ]
         )
         for cls in CLASSES
@@ -40,12 +42,29 @@ def class_table(report: dict, protocol: str) -> dbc.Table:
 
 
 @functools.lru_cache(maxsize=4)
-def class_templates_figure(models_dir: str):
-    # Built once per process from the report (models_dir keys the cache).
-    return templates_figure(get_report()["templates"])
+def class_templates(models_dir: str) -> dbc.Row:
+    # Built once per process from the report (models_dir keys the cache). One figure per class, in
+    # columns that wrap: five subplots side by side overlap their titles on a phone.
+    templates = get_report()["templates"]
+    return dbc.Row(
+        [dbc.Col([html.Div([html.Strong(class_label(cls)), html.Br(),
+                            html.Span(f"{templates[cls]['n']:,} training beats", className="text-muted")],
+                           className="panel-title small"),
+                  dcc.Graph(id=f"data-template-{cls}", figure=template_figure(cls, templates[cls]),
+                            config=graph_config(f"template-{cls}"))], xs=12, sm=6, lg=4, xl=True, className="mb-2")
+         for cls in CLASSES if cls in templates],
+        id="data-templates", className="g-2",
+    )
 
 
-def layout(**_query):
+def trained_on(report: dict) -> str:
+    """Which beats the served models saw: the training split of each protocol, never the whole database."""
+    parts = [f"**{training_beats(report, key):,} beats** ({protocol_title(report, key)}, its training split)"
+             for key, protocol in report["protocols"].items() if protocol.get("available")]
+    return "; the ".join(parts)
+
+
+def layout(protocol: str | None = None, log: str | None = None, **_query):
     try:
         report = get_report()
     except BundleError as error:
@@ -57,7 +76,8 @@ def layout(**_query):
             html.H2("The beats"),
             dcc.Markdown(
                 f"""
-The models were trained on **{dataset['rows']:,} beats** from {source}.
+The beats come from {source}: **{dataset['rows']:,} beats** in all. The models the dashboard serves were
+trained on {trained_on(report)}; the rest of each protocol's beats are its test set.
 
 The [MIT-BIH Arrhythmia Database](https://physionet.org/content/mitdb/1.0.0/) holds 48 half-hour,
 two-lead ambulatory ECG recordings from 47 people, sampled at 360 Hz, with every beat annotated by
@@ -78,17 +98,17 @@ layout of the Kaggle CSVs the dashboard also accepts.
                             dbc.RadioItems(
                                 id="data-protocol",
                                 options=protocol_options(report, "data-protocol"),
-                                value=first_available(report),
+                                value=chosen_protocol(report, protocol),
                                 inline=True,
                             ),
                             md=9,
                         ),
-                        dbc.Col(dbc.Switch(id="data-log", label="log scale", value=False), md=3,
+                        dbc.Col(dbc.Switch(id="data-log", label="log scale", value=log == "1"), md=3,
                                 className="d-flex justify-content-md-end"),
                     ],
                     className="mb-2",
                 ),
-                dcc.Graph(id="data-distribution", config={"displaylogo": False}),
+                dcc.Graph(id="data-distribution", config=graph_config("class-distribution", zoom=False)),
                 html.Div(id="data-class-table-wrap", className="table-responsive"),
                 lead=(
                     "N dominates and F is tiny: a model can score high accuracy while missing the rare classes, "
@@ -97,9 +117,10 @@ layout of the Kaggle CSVs the dashboard also accepts.
             ),
             section(
                 "What a beat of each class looks like",
-                dcc.Graph(id="data-templates", figure=class_templates_figure(str(settings().models_dir)),
-                          config={"displaylogo": False}),
-                lead="Mean of the training beats of each class (dashed), with a band of ±1 standard deviation.",
+                class_templates(str(settings().models_dir)),
+                lead="Mean of the training beats of each class (dashed), with a band of ±1 standard deviation "
+                "(clipped to the 0-1 range beats live in). Time runs from the beat's R peak: a row is 187 samples "
+                "at 120 Hz, 1.56 s.",
             ),
         ]
     )
@@ -118,3 +139,6 @@ def show_distribution(protocol, log_scale):
         distribution_figure(report["protocols"][protocol]["splits"], log_scale=bool(log_scale)),
         class_table(report, protocol),
     )
+
+
+keep_in_url(protocol=("data-protocol", "value"), log=("data-log", "value"))

@@ -1,25 +1,41 @@
-"""Predict page: upload beats (or load the committed sample), classify them, compare with labels, and overlay beats on class templates."""
+"""Predict page: upload beats (or load the committed sample), classify them, compare with labels, see each ticked beat over its class template, and why the cascade chose a beat's class."""
 import logging
 import time
 from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
-import numpy as np
 from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 
-from pipeline.vocabulary import CLASS_NAMES, CLASSES
 from pipeline.evaluate import multiclass_metrics
 from pipeline.predict import MODEL_NAMES
 from pipeline.validate import InputError
+from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
-from dashboard.components.cards import section, stat_card
-from dashboard.components.figures import CLASS_COLOURS, confusion_figure, counts_figure, overlay_figure
-from dashboard.components.recording_model import needs_recording_note
-from dashboard.data import BundleError, get_report
-from dashboard.predictions import chosen_models, combined_table, download_csv, load_beats, predictions
-from dashboard.settings import MB, SAMPLE_CSV, settings
 from dashboard import inputs
+from dashboard.components.cards import section, stat_card
+from dashboard.components.figures import (
+    beat_figure,
+    confusion_figure,
+    counts_figure,
+    explanation_figure,
+    graph_config,
+)
+from dashboard.components.palette import AGAINST, CLASS_COLOURS, TOWARD
+from dashboard.components.recording_model import needs_recording_note
+from dashboard.components.urlstate import keep_in_url
+from dashboard.components.wording import plural, share
+from dashboard.data import BundleError, get_report, protocol_title, templates
+from dashboard.predictions import (
+    chosen_models,
+    combined_table,
+    download_csv,
+    explain_row,
+    filtered,
+    load_beats,
+    predictions,
+)
+from dashboard.settings import MB, SAMPLE_CSV, settings
 from dashboard.uploads import EMPTY_FILE, StoreFull, UnknownUpload, UploadTooLarge, get_store
 
 log = logging.getLogger(__name__)
@@ -28,7 +44,10 @@ dash.register_page(__name__, path="/predict", name="Predict", order=2, title="Pr
 
 PAGE_SIZE = 15
 MAX_OVERLAY = 8
-GRAPH_CONFIG = {"displaylogo": False}
+SHORT_NAMES = {"cascade": "cascade", "logreg": "LR"}
+MODEL_CHOICES = ("cascade", "logreg", "both")
+REASONS_SHOWN = 5
+SESSION = {"persistence": True, "persistence_type": "session"}
 
 
 def upload_card(max_bytes: int) -> dbc.Card:
@@ -37,6 +56,8 @@ def upload_card(max_bytes: int) -> dbc.Card:
             [
                 html.H5("1. Beats to classify", className="card-title"),
                 html.Div(
+                    # A label for the file input (which lives outside React's tree, see upload.js), made a
+                    # focusable button: assets/access.js opens the file dialog on Enter or Space.
                     html.Label(
                         [
                             html.Div("Drop a CSV file here, or click to choose one", className="fw-semibold"),
@@ -49,6 +70,10 @@ def upload_card(max_bytes: int) -> dbc.Card:
                         ],
                         htmlFor="upload-input",
                         className="upload-label",
+                        id="upload-label",
+                        tabIndex="0",
+                        role="button",
+                        **{"aria-label": "Choose a CSV file of beats to classify"},
                     ),
                     id="upload-zone",
                     className="upload-zone",
@@ -71,7 +96,23 @@ def upload_card(max_bytes: int) -> dbc.Card:
     )
 
 
-def model_card() -> dbc.Card:
+def new_patient_note() -> str:
+    """The test figures the user should expect on a person the models never saw (inter-patient), when the report has them."""
+    try:
+        report = get_report()
+    except BundleError:
+        return ""
+    inter = report["protocols"].get("inter", {})
+    if not inter.get("available"):
+        return ""
+    figures = "; ".join(f"{MODEL_NAMES[m]} {share(inter['models'][m]['accuracy'])} accurate, macro-F1 "
+                        f"{inter['models'][m]['macro_f1']:.2f}" for m in MODEL_NAMES if m in inter["models"])
+    return (f"On beats of a person the models never saw ({protocol_title(report, 'inter')}): {figures}. "
+            "Beats of people in the training data score far higher, so a high accuracy on your file "
+            "says little about a new patient.")
+
+
+def model_card(choice: str) -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
             [
@@ -79,18 +120,19 @@ def model_card() -> dbc.Card:
                 dbc.RadioItems(
                     id="predict-model",
                     options=[
-                        {"label": MODEL_NAMES["cascade"] + " (best)", "value": "cascade",
-                         "input_id": "predict-model-cascade"},
+                        {"label": MODEL_NAMES["cascade"], "value": "cascade", "input_id": "predict-model-cascade"},
                         {"label": MODEL_NAMES["logreg"], "value": "logreg", "input_id": "predict-model-logreg"},
                         {"label": "Both, side by side", "value": "both", "input_id": "predict-model-both"},
                     ],
-                    value="cascade",
+                    value=choice,
+                    **SESSION,
                 ),
                 html.P(
                     "The cascade's binary stage decides normal or abnormal; its multi-class stage names the "
                     "abnormal class.",
-                    className="small text-muted mt-2 mb-0",
+                    className="small text-muted mt-2 mb-1",
                 ),
+                html.P(new_patient_note(), className="small mb-0", id="predict-new-patient"),
                 needs_recording_note(),
             ]
         ),
@@ -98,16 +140,20 @@ def model_card() -> dbc.Card:
     )
 
 
-def layout(**_query):
+def layout(model: str | None = None, filter: str | None = None, **_query):  # noqa: A002 (the URL's word)
     return html.Div(
         [
             html.H2("Classify your beats"),
             dbc.Row(
                 [dbc.Col(upload_card(settings().max_upload_bytes), lg=8, className="mb-2"),
-                 dbc.Col(model_card(), lg=4, className="mb-2")]
+                 dbc.Col(model_card(model if model in MODEL_CHOICES else "cascade"), lg=4, className="mb-2")]
             ),
-            dcc.Store(id="upload-result"),
+            # The results stay for the browser tab's session: leaving the page and coming back shows them again.
+            dcc.Store(id="upload-result", storage_type="session"),
+            dcc.Store(id="predict-ticked", storage_type="session"),
             dcc.Store(id="predict-state"),
+            # The filter a link asks for: the dropdown drops a value it has no option for yet (before results).
+            dcc.Store(id="predict-filter-asked", data=filter),
             dcc.Download(id="predict-download"),
             dcc.Loading(
                 [
@@ -122,7 +168,8 @@ def layout(**_query):
                     dbc.Row(
                         [
                             dbc.Col(section("Beats per predicted class",
-                                            dcc.Graph(id="predict-counts", config=GRAPH_CONFIG)), lg=6),
+                                            dcc.Graph(id="predict-counts",
+                                                      config=graph_config("beats-per-class", zoom=False))), lg=6),
                             dbc.Col(section("Against the file's labels", html.Div(id="predict-accuracy")), lg=6),
                         ]
                     ),
@@ -130,13 +177,16 @@ def layout(**_query):
                         "Beat by beat",
                         dbc.Row(
                             [
-                                dbc.Col(dcc.Dropdown(id="predict-filter", clearable=False, value="all",
-                                                     options=[{"label": "All beats", "value": "all"}]), md=5),
+                                dbc.Col(dcc.Dropdown(id="predict-filter", clearable=False, value=filter or "all",
+                                                     options=[{"label": "All beats", "value": "all"}],
+                                                     searchable=False, **SESSION), md=6),
                                 dbc.Col(dbc.Button("Download predictions (CSV)", id="predict-download-button",
-                                                   color="primary", size="sm"), md=7, className="text-md-end"),
+                                                   color="primary", size="sm"), md=6, className="text-md-end"),
                             ],
                             className="mb-2 g-2",
                         ),
+                        html.P("The table is wider than the screen: swipe it sideways to see every column.",
+                               className="scroll-hint small text-muted mb-1", id="predict-scroll-hint"),
                         dash_table.DataTable(
                             id="predict-table",
                             columns=[],
@@ -152,15 +202,26 @@ def layout(**_query):
                                         "fontSize": "0.9rem", "padding": "4px 8px"},
                             style_header={"fontWeight": "600", "backgroundColor": "#f4f6f7"},
                         ),
-                        lead="Tick rows to draw them below. Probability is the model's for the class it chose.",
+                        lead="Tick rows to draw them below and to explain them; ticks stay when you change page. "
+                        "Probability is the model's for the class it chose.",
                     ),
                     section(
-                        "Selected beats over their predicted class's template",
-                        html.Div(id="predict-overlay-note", className="small text-muted"),
-                        dcc.Graph(id="predict-overlay", config=GRAPH_CONFIG),
-                        lead=f"Solid lines are your beats (up to {MAX_OVERLAY}); dashed lines and bands are the "
-                        "mean ±1 sd of the training beats of the class each was assigned to. A beat far outside "
-                        "its band deserves a second look.",
+                        "Ticked beats over their class's template",
+                        html.Div(id="predict-overlay-note", className="small text-muted mb-2"),
+                        html.Div(id="predict-overlay"),
+                        lead=f"One panel per beat (up to {MAX_OVERLAY}): your beat as a solid line; the dashed line "
+                        "and band are the mean ±1 sd of the training beats of the class it was given. A beat far "
+                        "outside its band deserves a second look.",
+                    ),
+                    section(
+                        "Why this class",
+                        dbc.Row(dbc.Col(dcc.Dropdown(id="predict-explain-row", clearable=False, searchable=False,
+                                                     placeholder="Tick a row to explain it"), md=6),
+                                className="mb-2"),
+                        html.Div(id="predict-explain"),
+                        lead="The XGBoost cascade's two decisions for one beat, and which parts of the beat pushed "
+                        "each: red toward the decision, blue against it.",
+                        id="predict-explain-section",
                     ),
                 ],
                 id="predict-results",
@@ -207,11 +268,11 @@ def _accuracy_block(store, token, models):
         blocks.append(
             dbc.Col(
                 [
-                    stat_card(MODEL_NAMES[model], f"{metrics['accuracy']:.1%} accurate",
-                              f"macro-F1 {metrics['macro_f1']:.3f} on {len(table):,} labelled beats",
+                    stat_card(MODEL_NAMES[model], f"{share(metrics['accuracy'])} accurate",
+                              f"macro-F1 {metrics['macro_f1']:.3f} on {plural(len(table), 'labelled beat')}",
                               id=f"predict-accuracy-{model}", fill=False),
-                    dcc.Graph(figure=confusion_figure(metrics, normalise=False, compact=True), config=GRAPH_CONFIG,
-                              id=f"predict-confusion-{model}"),
+                    dcc.Graph(figure=confusion_figure(metrics, normalise=False, compact=True),
+                              config=graph_config(f"confusion-{model}", zoom=False), id=f"predict-confusion-{model}"),
                 ],
                 md=12 if len(models) == 1 else 6,
             )
@@ -222,16 +283,14 @@ def _accuracy_block(store, token, models):
 def _columns(models, labelled):
     columns = [{"name": "row", "id": "row", "type": "numeric"}]
     for model in models:
-        short = "cascade" if model == "cascade" else "LR"
+        short = SHORT_NAMES[model]
         columns += [
             {"name": f"{short}: class", "id": f"{model}_class"},
-            {"name": f"{short}: probability", "id": f"{model}_probability", "type": "numeric",
-             "format": dash_table.FormatTemplate.percentage(2)},
+            {"name": f"{short}: probability", "id": f"{model}_probability_text"},
         ]
     if labelled:
         columns.append({"name": "true class", "id": "true_class"})
-        columns += [{"name": f"{'cascade' if m == 'cascade' else 'LR'}: match", "id": f"{m}_match"}
-                    for m in models]
+        columns += [{"name": f"{SHORT_NAMES[m]}: match", "id": f"{m}_match"} for m in models]
     return columns
 
 
@@ -239,14 +298,9 @@ def _filter_options(models, labelled):
     options = [{"label": "All beats", "value": "all"}]
     if labelled:
         options.append({"label": "Only beats a model got wrong", "value": "mismatch"})
-    first = "cascade" if models[0] == "cascade" else "LR"
-    options += [{"label": f"Predicted {c} ({CLASS_NAMES[c]}) by {first}", "value": f"class-{c}"} for c in CLASSES]
+    options += [{"label": f"Predicted {c} ({CLASS_NAMES[c]}) by {MODEL_NAMES[m]}", "value": f"class-{m}-{c}"}
+                for m in models for c in CLASSES]
     return options
-
-
-def _default_rows(table) -> list[int]:
-    """One beat of each predicted class, so the overlay shows something before any row is ticked."""
-    return [int(r) for r in table.drop_duplicates("predicted_class")["row"][:MAX_OVERLAY]]
 
 
 @callback(
@@ -255,178 +309,329 @@ def _default_rows(table) -> list[int]:
     Output("predict-message", "is_open"),
     Output("predict-summary", "children"),
     Output("predict-results", "hidden"),
-    Output("predict-counts", "figure"),
-    Output("predict-accuracy", "children"),
-    Output("predict-table", "columns"),
-    Output("predict-table", "selected_row_ids"),
-    Output("predict-table", "selected_rows"),
-    Output("predict-table", "page_current"),
-    Output("predict-filter", "options"),
-    Output("predict-filter", "value"),
     Output("predict-state", "data"),
     Input("upload-result", "data"),
     Input("predict-model", "value"),
 )
 def classify(upload, choice):
     """Validate and classify the upload; any problem with the file becomes a sentence on the page."""
-    nothing = (no_update,) * 8 + (None,)
     try:
         upload, choice = inputs.upload_result(upload), inputs.model_choice(choice)
     except inputs.BadInput as error:
-        return _message(str(error)) + (None, True) + nothing
+        return *_message(str(error)), None, True, None
     if not upload:
-        return (None, "danger", False, None, True) + nothing
+        return None, "danger", False, None, True, None
     filename = upload.get("filename", "the file")
     if "error" in upload:
-        return _message(upload["error"]) + (None, True) + nothing
+        return *_message(upload["error"]), None, True, None
     store, token = get_store(), upload["token"]
     models = chosen_models(choice)
     try:
         beats = load_beats(store, token)
-        table = combined_table(store, token, models)
-        counts = {MODEL_NAMES[m]: predictions(store, token, m)["predicted_class"].value_counts().to_dict()
-                  for m in models}
-        accuracy = _accuracy_block(store, token, models)
+        for model in models:
+            predictions(store, token, model)
     except InputError as error:
-        return _message(f"{filename}: {error}") + (None, True) + nothing
+        return *_message(f"{filename}: {error}"), None, True, None
     except UnknownUpload as error:
-        return _message(str(error)) + (None, True) + nothing
+        return *_message(str(error)), None, True, None
     except BundleError as error:
-        return _message(f"The models could not be loaded: {error}") + (None, True) + nothing
+        return *_message(f"The models could not be loaded: {error}"), None, True, None
     except Exception:  # a bug, not the user's file: log it, keep the page (and the worker) alive
         log.exception("classifying upload %r failed", filename)
-        return _message(
+        return *_message(
             f"Something went wrong on the server while classifying {filename}. It has been logged; "
             "try again, or try another file."
-        ) + (None, True) + nothing
+        ), None, True, None
     labelled = beats.y is not None
     warning = (", ".join(beats.warnings), "warning", True) if beats.warnings else (None, "danger", False)
     summary = html.P(
-        [html.Strong(filename), f": {len(table):,} beats", " with labels" if labelled else " without labels",
+        [html.Strong(filename), f": {plural(len(beats.X), 'beat')}", " with labels" if labelled else " without labels",
          f", classified by {' and '.join(MODEL_NAMES[m] for m in models)}.",
          " Its first row holds column names, not a beat, and was skipped." if beats.header_skipped else ""],
         id="predict-summary-text",
         className="mb-0",
     )
     state = {"token": token, "models": list(models), "labelled": labelled, "filename": filename}
-    return (
-        *warning,
-        summary,
-        False,
-        counts_figure(counts),
-        accuracy,
-        _columns(models, labelled),
-        [],
-        [],
-        0,
-        _filter_options(models, labelled),
-        "all",
-        state,
-    )
+    return *warning, summary, False, state
+
+
+@callback(
+    Output("predict-counts", "figure"),
+    Output("predict-accuracy", "children"),
+    Output("predict-table", "columns"),
+    Output("predict-filter", "options"),
+    Output("predict-filter", "value"),
+    Input("predict-state", "data"),
+    State("predict-filter", "value"),
+    State("predict-filter-asked", "data"),
+)
+def show_results(state, which, asked):
+    try:
+        state = inputs.predict_state(state)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return no_update, no_update, no_update, no_update, no_update
+    if not state:
+        return no_update, no_update, no_update, no_update, no_update
+    store, token, models = get_store(), state["token"], tuple(state["models"])
+    try:
+        counts = {m: predictions(store, token, m)["predicted_class"].value_counts().to_dict() for m in models}
+        accuracy = _accuracy_block(store, token, models)
+    except UnknownUpload:
+        return no_update, no_update, no_update, no_update, no_update
+    options = _filter_options(models, state["labelled"])
+    offered = {o["value"] for o in options}
+    keep = next((v for v in (which, asked) if v in offered and v != "all"), "all")
+    return counts_figure(counts, MODEL_NAMES), accuracy, _columns(models, state["labelled"]), options, keep
+
+
+def ticked_rows(ticked: dict | None, state: dict | None) -> list[int]:
+    """The ticked rows of the upload shown: ticks are kept with their upload's token, so a new file starts with none."""
+    if isinstance(ticked, dict) and state and ticked.get("token") == state.get("token"):
+        return inputs.beat_rows(ticked.get("rows"))
+    return []
 
 
 @callback(
     Output("predict-table", "data"),
     Output("predict-table", "page_count"),
+    Output("predict-table", "page_current"),
     Output("predict-table", "style_data_conditional"),
+    Output("predict-table", "selected_row_ids"),
+    Output("predict-table", "selected_rows"),
+    Output("predict-download-button", "children"),
     Input("predict-state", "data"),
     Input("predict-table", "page_current"),
     Input("predict-filter", "value"),
+    State("predict-ticked", "data"),
 )
-def show_page(state, page, which):
+def show_page(state, page, which, ticked):
     try:
         state, page, which = inputs.predict_state(state), inputs.page_number(page), inputs.beat_filter(which)
     except inputs.BadInput as error:
         _tell(str(error))
-        return [], 0, []
+        state = None
     if not state:
-        return [], 0, []
+        return [], 0, 0, [], [], [], "Download predictions (CSV)"
     models = tuple(state["models"])
     try:
         table = combined_table(get_store(), state["token"], models)
-    except UnknownUpload as error:
-        _tell(str(error))
-        return [], 0, []
-    if which == "mismatch" and state["labelled"]:
-        table = table[~np.logical_and.reduce([table[f"{m}_match"] for m in models])]
-    elif which and which.startswith("class-"):
-        table = table[table[f"{models[0]}_class"] == which.removeprefix("class-")]
+    except UnknownUpload:
+        return [], 0, 0, [], [], [], "Download predictions (CSV)"
+    total = len(table)
+    table = filtered(table, which, models)
     pages = max(1, -(-len(table) // PAGE_SIZE))
     page = min(page or 0, pages - 1)
     shown = table.iloc[page * PAGE_SIZE : (page + 1) * PAGE_SIZE].copy()
     shown["id"] = shown["row"]
     for model in models:
+        shown[f"{model}_probability_text"] = [share(p) for p in shown[f"{model}_probability"]]
         if f"{model}_match" in shown:
-            shown[f"{model}_match"] = np.where(shown[f"{model}_match"], "✓", "✗")
+            shown[f"{model}_match"] = ["✓" if hit else "✗" for hit in shown[f"{model}_match"]]
     style = [{"if": {"filter_query": f'{{{m}_match}} = "✗"', "column_id": f"{m}_match"},
-              "color": "#c0392b", "fontWeight": "700"} for m in models]
+              "color": "#b93222", "fontWeight": "700"} for m in models]
     style += [{"if": {"filter_query": f'{{{m}_class}} = "{c}"', "column_id": f"{m}_class"},
                "color": CLASS_COLOURS[c], "fontWeight": "600"} for m in models for c in CLASSES]
-    return shown.to_dict("records"), pages, style
+    label = (f"Download all {plural(total, 'beat')} (CSV)" if len(table) == total
+             else f"Download the {plural(len(table), 'beat')} the filter shows (CSV)")
+    # The checkboxes follow selected_rows (indices on this page), not the ids: set both.
+    ticked = ticked_rows(ticked, state)
+    on_page = [i for i, row in enumerate(shown["row"]) if row in ticked]
+    return shown.to_dict("records"), pages, page, style, ticked, on_page, label
 
 
 @callback(
-    Output("predict-overlay", "figure"),
-    Output("predict-overlay-note", "children"),
+    Output("predict-ticked", "data"),
     Input("predict-table", "selected_row_ids"),
-    Input("predict-state", "data"),
+    State("predict-table", "data"),
+    State("predict-ticked", "data"),
+    State("predict-state", "data"),
+    prevent_initial_call=True,
 )
-def show_overlay(rows, state):
+def remember_ticks(selected, page_rows, ticked, state):
+    """Ticks by beat (row number), across pages: the table only knows the ticks of the page it shows."""
     try:
         state = inputs.predict_state(state)
-        rows = inputs.beat_rows(rows)
+        before, selected = ticked_rows(ticked, state), inputs.beat_rows(selected)
     except inputs.BadInput as error:
         _tell(str(error))
-        return no_update, no_update
+        return no_update
     if not state:
-        return no_update, no_update
-    store, token, model = get_store(), state["token"], state["models"][0]
+        return no_update
+    on_page = {row["id"] for row in page_rows or []}
+    selected = [int(r) for r in selected or [] if r in on_page]
+    kept = [r for r in before if r not in on_page or r in selected]
+    merged = kept + [r for r in selected if r not in kept]
+    return {"token": state["token"], "rows": merged} if merged != before else no_update
+
+
+def _default_rows(table) -> list[int]:
+    """One beat of each predicted class, so the overlay shows something before any row is ticked."""
+    return [int(r) for r in table.drop_duplicates("predicted_class")["row"][:MAX_OVERLAY]]
+
+
+def _panel_title(row, tables, models) -> str:
+    parts = []
+    for model in models:
+        hit = tables[model].iloc[row - 1]
+        cls = hit["predicted_class"]
+        parts.append(f"{SHORT_NAMES[model] + ' ' if len(models) > 1 else ''}{cls} {share(float(hit[f'p_{cls}']))}")
+    return f"row {row}: " + " · ".join(parts)
+
+
+@callback(
+    Output("predict-overlay", "children"),
+    Output("predict-overlay-note", "children"),
+    Output("predict-explain-row", "options"),
+    Output("predict-explain-row", "value"),
+    Input("predict-ticked", "data"),
+    Input("predict-state", "data"),
+    State("predict-explain-row", "value"),
+)
+def show_overlay(ticked, state, explained):
+    try:
+        state = inputs.predict_state(state)
+        ticked = ticked_rows(ticked, state)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return no_update, no_update, no_update, no_update
+    if not state:
+        return no_update, no_update, no_update, no_update
+    store, token, models = get_store(), state["token"], tuple(state["models"])
     try:
         beats = load_beats(store, token)
-        table = predictions(store, token, model)
-        rows = inputs.beat_rows(rows, len(table))
+        tables = {m: predictions(store, token, m) for m in models}
+        ticked = inputs.beat_rows(ticked, len(beats.X))
     except UnknownUpload as error:
         _tell(str(error))
-        return no_update, no_update
+        return no_update, no_update, no_update, no_update
     except inputs.BadInput as error:
         _tell(str(error))
-        return no_update, no_update
-    if rows:
-        chosen = [int(r) for r in rows][:MAX_OVERLAY]
-        note = f"Rows {', '.join(map(str, chosen))}" + (f" (the first {MAX_OVERLAY} ticked)" if len(rows) > MAX_OVERLAY else "")
+        return no_update, no_update, no_update, no_update
+    first = models[0]  # the cascade whenever it is shown: its class picks the template
+    if ticked:
+        chosen = ticked[:MAX_OVERLAY]
+        note = f"Rows {', '.join(map(str, chosen))}" + (
+            f" (the first {MAX_OVERLAY} of {len(ticked)} ticked)" if len(ticked) > MAX_OVERLAY else "") + "."
     else:
-        chosen = _default_rows(table)
+        chosen = _default_rows(tables[first])
         note = "No rows ticked: showing the first beat of each predicted class. Tick rows in the table to choose."
-    selected = []
+    if len(models) > 1:
+        note += f" Each panel shows the template of the class the {MODEL_NAMES[first]} gave; both models' classes are in its title."
+    panels = []
     for row in chosen:
-        hit = table.iloc[row - 1]
-        selected.append({
-            "row": row,
-            "predicted_class": hit["predicted_class"],
-            "probability": float(hit[f"p_{hit['predicted_class']}"]),
-            "samples": beats.X[row - 1],
-        })
-    return overlay_figure(selected, get_report()["templates"]), note
+        cls = tables[first].iloc[row - 1]["predicted_class"]
+        beat = {"row": row, "predicted_class": cls, "samples": beats.X[row - 1]}
+        panels.append(dbc.Col([html.Div(_panel_title(row, tables, models), className="panel-title small fw-semibold"),
+                               dcc.Graph(figure=beat_figure(beat, templates().get(cls)),
+                                         config=graph_config(f"row-{row}-over-{cls}-template"),
+                                         id=f"predict-overlay-row-{row}", className="overlay-panel")],
+                              xs=12, sm=6, xl=3))
+    options = [{"label": f"Row {r}", "value": r} for r in (ticked or chosen)]
+    # A new tick is explained at once; otherwise the beat being explained stays while it is on offer.
+    if ticked and (dash.ctx.triggered_id == "predict-ticked" or explained not in ticked):
+        value = ticked[-1]
+    else:
+        value = explained if explained in chosen else chosen[0]
+    return dbc.Row(panels, className="g-2"), note, options, value
+
+
+def _reason_list(reasons, toward: str, against: str, id: str) -> html.Ol:
+    items = []
+    for reason in reasons[:REASONS_SHOWN]:
+        pushes = toward if reason.weight > 0 else against
+        items.append(html.Li([reason.text, html.Span(f" → {pushes}", style={
+            "color": TOWARD if reason.weight > 0 else AGAINST, "fontWeight": 600})]))
+    return html.Ol(items, className="explain-reasons small", id=id)
+
+
+@callback(
+    Output("predict-explain", "children"),
+    Input("predict-explain-row", "value"),
+    State("predict-state", "data"),
+)
+def show_explanation(row, state):
+    try:
+        state = inputs.predict_state(state)
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return no_update
+    if not state or not row:
+        return None
+    store, token = get_store(), state["token"]
+    try:
+        [row] = inputs.beat_rows([row], len(load_beats(store, token).X))
+        explanation = explain_row(store, token, row)
+        samples = load_beats(store, token).X[row - 1]
+    except UnknownUpload as error:
+        _tell(str(error))
+        return no_update
+    except inputs.BadInput as error:
+        _tell(str(error))
+        return no_update
+    e = explanation
+    cls, other = e.predicted_class, e.abnormal_class
+    step1 = html.P([
+        html.Strong("1. Normal or abnormal? "),
+        f"P(abnormal) = {e.p_abnormal:.2f}, {'at or above' if e.abnormal else 'below'} the threshold "
+        f"{e.threshold:.2f}: ", html.Strong("abnormal" if e.abnormal else "normal (N)"), "."],
+        id="predict-explain-step1")
+    ranked = ", ".join(f"{c} {p:.2f}" for c, p in sorted(e.class_probabilities.items(), key=lambda kv: -kv[1]))
+    step2 = html.P([
+        html.Strong("2. Which abnormal class? "),
+        f"{ranked}: " if e.abnormal else f"not asked, the beat is normal (had it been abnormal: {ranked}).",
+        html.Strong(f"{cls} ({CLASS_NAMES[cls]})") if e.abnormal else ""],
+        id="predict-explain-step2")
+    decision = "abnormal" if e.abnormal else "normal"
+    undecision = "normal" if e.abnormal else "abnormal"
+    stage1 = [html.H6(f"What pushed step 1 toward {decision}"),
+              dcc.Graph(figure=explanation_figure(samples, e, "abnormal", templates().get(cls)),
+                        config=graph_config(f"row-{row}-why-{decision}"), id="predict-explain-abnormal"),
+              _reason_list(e.abnormal_reasons, decision, undecision, "predict-explain-abnormal-reasons")]
+    columns = [dbc.Col(stage1, lg=6)]
+    if e.abnormal:
+        stage2 = [html.H6(f"What pushed step 2 toward {other}"),
+                  dcc.Graph(figure=explanation_figure(samples, e, "class", templates().get(other)),
+                            config=graph_config(f"row-{row}-why-{other}"), id="predict-explain-class"),
+                  _reason_list(e.class_reasons, other, f"another class than {other}", "predict-explain-class-reasons")]
+        columns.append(dbc.Col(stage2, lg=6))
+    return html.Div([
+        html.H5(f"Row {row}: {cls} ({CLASS_NAMES[cls]}) by the XGBoost cascade", id="predict-explain-title"),
+        step1, step2, dbc.Row(columns),
+        html.P("Step 1's weights are XGBoost's SHAP values (log-odds); step 2's are the drop in the class's log "
+               "probability when that part of the beat is replaced by an average abnormal beat's. Waveform "
+               "stretches are shaded over the whole height, QRS slopes in a strip at the bottom, rhythm "
+               "features that sit at a point (the next R peak, the row's end) as dotted lines.",
+               className="small text-muted"),
+    ])
 
 
 @callback(
     Output("predict-download", "data"),
     Input("predict-download-button", "n_clicks"),
     State("predict-state", "data"),
+    State("predict-filter", "value"),
     prevent_initial_call=True,
 )
-def download(_clicks, state):
+def download(_clicks, state, which):
     try:
-        state = inputs.predict_state(state)
+        state, which = inputs.predict_state(state), inputs.beat_filter(which)
     except inputs.BadInput as error:
         _tell(str(error))
         return no_update
     if not state:
         return no_update
+    store, token, models = get_store(), state["token"], tuple(state["models"])
     try:
-        content = download_csv(get_store(), state["token"], tuple(state["models"]))
-    except UnknownUpload as error:
-        _tell(str(error))
+        table = combined_table(store, token, models)
+        kept = filtered(table, which, models)
+        rows = None if len(kept) == len(table) else kept["row"].tolist()
+        content = download_csv(store, token, models, rows)
+    except UnknownUpload:
         return no_update
     stem = Path(state["filename"]).stem or "upload"
-    return dcc.send_bytes(content, f"{stem}-predictions.csv")
+    suffix = "" if rows is None else f"-{which}"
+    return dcc.send_bytes(content, f"{stem}-predictions{suffix}.csv")
+
+
+keep_in_url(model=("predict-model", "value"), filter=("predict-filter", "value"))

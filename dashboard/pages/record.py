@@ -17,7 +17,8 @@ from pipeline.recording import RecordingError
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
 from dashboard.components.cards import section
-from dashboard.components.figures import CLASS_COLOURS, confusion_figure
+from dashboard.components.figures import confusion_figure, graph_config
+from dashboard.components.palette import CLASS_COLOURS
 from dashboard.components.strip import beat_figure, strip_figure, tachogram_figure
 from dashboard.data import BundleError, get_report
 from dashboard.recordings import analyse, beat_row, beat_table, download_csv, reference_marks, strip_window
@@ -35,7 +36,6 @@ PICK_HALF_S = 5.0  # a picked beat is shown in a 10 s strip: ECG paper, one beat
 MAX_TACHOGRAM = 20000  # beats drawn in one tachogram view; beyond it N beats are thinned, ectopic ones kept
 PAGE_SIZE = 12
 MAX_JUMPS = 500
-GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
 def upload_card(max_bytes: int) -> dbc.Card:
@@ -112,8 +112,8 @@ def layout(**_query):
                         "The strip",
                         dbc.Button("Whole recording", id="record-whole", size="sm", color="secondary",
                                    outline=True, className="mb-1"),
-                        dcc.Graph(id="record-strip", config=GRAPH_CONFIG, responsive=True, style={"height": "340px"}),
-                        dcc.Graph(id="record-tachogram", config=GRAPH_CONFIG, responsive=True,
+                        dcc.Graph(id="record-strip", config=graph_config("recording-strip"), responsive=True, style={"height": "340px"}),
+                        dcc.Graph(id="record-tachogram", config=graph_config("recording-tachogram"), responsive=True,
                                   style={"height": "230px"}),
                         lead="Drag across either plot to zoom in time, double-click for the whole recording; "
                         "the two stay on the same stretch. Each beat is marked in its class's colour, with its "
@@ -125,7 +125,7 @@ def layout(**_query):
                     section(
                         "One beat",
                         html.Div(id="record-beat-text", className="small"),
-                        dcc.Graph(id="record-beat", config=GRAPH_CONFIG, responsive=True, style={"height": "340px"}),
+                        dcc.Graph(id="record-beat", config=graph_config("recording-beat", zoom=False), responsive=True, style={"height": "340px"}),
                         lead="The beat as the model saw it (its row: 120 Hz, scaled to 0-1) over the mean ±1 sd "
                         "of the training beats of the class it was given.",
                     ),
@@ -264,7 +264,8 @@ def _reference(meta: dict) -> html.Div:
                                        "beat counts against it). +P: share of the beats given the class that are "
                                        "of it (an extra detection counts against it).", className="small text-muted")],
                         lg=6),
-                dbc.Col(dcc.Graph(figure=confusion_figure(ref, normalise=False, compact=True), config=GRAPH_CONFIG,
+                dbc.Col(dcc.Graph(figure=confusion_figure(ref, normalise=False, compact=True),
+                                  config=graph_config("recording-confusion", zoom=False),
                                   id="record-confusion"), lg=6),
             ]
         ),

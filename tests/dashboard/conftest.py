@@ -68,7 +68,10 @@ def bundle():
 
 @pytest.fixture(scope="session")
 def report(bundle):
-    return bundle.report
+    """The report as the pages read it (dashboard/data.py)."""
+    from dashboard.data import get_report
+
+    return get_report()
 
 
 @pytest.fixture(scope="session")

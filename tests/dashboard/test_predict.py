@@ -32,8 +32,8 @@ def check_sample_results(browser, bundle, *, model="cascade"):
     )
     wait_for_traces(browser, f"predict-confusion-{model}")
     wait_for_traces(browser, "predict-counts")
-    # the overlay: at least one template band + mean + one beat
-    wait_for_traces(browser, "predict-overlay", at_least=3)
+    # the overlay: one panel per beat, each a template band + mean + the beat
+    until(lambda: overlay_rows(browser), timeout=20, msg="the overlay drew no panel")
     rows = browser.find_elements("#predict-table tbody tr")
     assert len(rows) > 1, "the table shows no beats"
 
@@ -67,9 +67,15 @@ def test_pred002_upload_file_both_models(dash_duo, dash_app, bundle):
     assert dash_duo.get_logs() == []
 
 
-def overlay_names(browser):
+def overlay_rows(browser) -> list[int]:
+    """The rows the overlay draws: one panel (its own figure) per beat."""
     return browser.driver.execute_script(
-        "return document.querySelector('#predict-overlay .js-plotly-plot').data.map(t => t.name);")
+        "return Array.from(document.querySelectorAll('#predict-overlay .js-plotly-plot'))"
+        ".filter(p => p.data && p.data.length === 3).map(p => Number(p.data[2].name.split(' ')[1]));")
+
+
+def tick(browser, row: int) -> None:
+    click(browser, f"#predict-table input[aria-label='Tick row {row}']")
 
 
 def test_pred003_ticked_rows_drive_the_overlay(dash_duo, dash_app, bundle):
@@ -77,16 +83,107 @@ def test_pred003_ticked_rows_drive_the_overlay(dash_duo, dash_app, bundle):
     open_path(dash_duo, "/predict")
     click(dash_duo, "#predict-sample")
     wait_for_results(dash_duo, N_SAMPLE)
-    wait_for_traces(dash_duo, "predict-overlay", at_least=3)
+    until(lambda: overlay_rows(dash_duo), timeout=20)
     dash_duo.wait_for_contains_text("#predict-overlay-note", "first beat of each predicted class")
-    boxes = dash_duo.find_elements("#predict-table td.dash-select-cell input")
-    for index in (2, 5, 7):
-        click(dash_duo, boxes[index])
-    ticked = {f"row {index + 1}:" for index in (2, 5, 7)}
-    until(lambda: {n.split(" ")[0] + " " + n.split(" ")[1] for n in overlay_names(dash_duo)
-                   if n.startswith("row ")} == ticked,
-          timeout=20, msg="the overlay does not show exactly the ticked rows")
+    for row in (3, 6, 8):
+        tick(dash_duo, row)
+    until(lambda: overlay_rows(dash_duo) == [3, 6, 8], timeout=20,
+          msg="the overlay does not show exactly the ticked rows")
     dash_duo.wait_for_contains_text("#predict-overlay-note", "Rows 3, 6, 8")
+    assert dash_duo.get_logs() == []
+
+
+def test_pred009_ticks_survive_paging(dash_duo, dash_app, bundle):
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict")
+    click(dash_duo, "#predict-sample")
+    wait_for_results(dash_duo, N_SAMPLE)
+    tick(dash_duo, 3)
+    click(dash_duo, "#predict-table button.next-page")
+    tick(dash_duo, 20)
+    until(lambda: overlay_rows(dash_duo) == [3, 20], timeout=20, msg="the tick on page 1 was forgotten on page 2")
+    click(dash_duo, "#predict-table button.first-page")
+    until(lambda: dash_duo.find_element("#predict-table input[aria-label='Tick row 3']").is_selected(), timeout=20,
+          msg="row 3 is unticked on return to page 1")
+    assert not dash_duo.find_element("#predict-table input[aria-label='Tick row 4']").is_selected()
+    assert overlay_rows(dash_duo) == [3, 20]
+    assert dash_duo.get_logs() == []
+
+
+def test_pred010_results_survive_navigation_and_links_keep_choices(dash_duo, dash_app, bundle):
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict?model=logreg")
+    assert dash_duo.wait_for_element("#predict-model-logreg").is_selected()
+    open_path(dash_duo, "/predict")
+    click(dash_duo, "label[for='predict-model-logreg']")
+    until(lambda: "model=logreg" in dash_duo.driver.current_url, timeout=10, msg=dash_duo.driver.current_url)
+    click(dash_duo, "#predict-sample")
+    check_sample_results(dash_duo, bundle, model="logreg")
+    tick(dash_duo, 5)
+    click(dash_duo, ".navbar .nav-link[href='/models']")
+    dash_duo.wait_for_element("#models-card-cascade", timeout=20)
+    click(dash_duo, ".navbar .nav-link[href='/predict']")
+    check_sample_results(dash_duo, bundle, model="logreg")
+    until(lambda: overlay_rows(dash_duo) == [5], timeout=20, msg="the tick was lost on the way back")
+    click(dash_duo, "#predict-model-both")
+    until(lambda: "model=both" in dash_duo.driver.current_url, timeout=10, msg=dash_duo.driver.current_url)
+    assert dash_duo.get_logs() == []
+
+
+def test_pred011_both_models_filter_download_and_overlay(dash_duo, dash_app, bundle):
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict?model=both&filter=class-logreg-N")
+    click(dash_duo, "#predict-sample")
+    wait_for_results(dash_duo, N_SAMPLE)
+    logreg = predict_table(bundle, read_beats_csv(SAMPLE), model="logreg")
+    n_normal = int((logreg["predicted_class"] == "N").sum())
+    dash_duo.wait_for_text_to_equal("#predict-download-button", f"Download the {n_normal} beats the filter shows (CSV)",
+                                    timeout=20)
+    options = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#predict-filter')).map(e => e.textContent);")
+    assert "by Logistic Regression" in options[0]
+    dash_duo.wait_for_contains_text("#predict-overlay-note", "template of the class the XGBoost cascade gave")
+    click(dash_duo, "#predict-download-button")
+    download = Path(dash_duo.download_path) / f"{SAMPLE.stem}-predictions-class-logreg-N.csv"
+    until(lambda: download.exists() and download.stat().st_size > 0, timeout=20, msg="no CSV was downloaded")
+    got = pd.read_csv(download)
+    assert got["row"].tolist() == logreg.loc[logreg["predicted_class"] == "N", "row"].tolist()
+    assert {"cascade_predicted_class", "logreg_predicted_class"} <= set(got.columns)
+    assert dash_duo.get_logs() == []
+
+
+def test_pred012_why_this_class(dash_duo, dash_app, bundle):
+    """The explanation of a ticked beat: the cascade's two decisions and its strongest reasons, from pipeline/explain."""
+    from dashboard.data import get_report
+    from pipeline.explain import explain_beats
+
+    beats = read_beats_csv(SAMPLE)
+    explained = explain_beats(bundle.models["cascade"], beats.X, get_report()["templates"])
+    row = next(i + 1 for i, e in enumerate(explained) if e.abnormal)  # an abnormal beat: both steps shown
+    e = explained[row - 1]
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict")
+    click(dash_duo, "#predict-sample")
+    wait_for_results(dash_duo, N_SAMPLE)
+    tick(dash_duo, row)
+    dash_duo.wait_for_contains_text("#predict-explain-title", f"Row {row}: {e.predicted_class}", timeout=30)
+    dash_duo.wait_for_contains_text("#predict-explain-step1", f"P(abnormal) = {e.p_abnormal:.2f}")
+    dash_duo.wait_for_contains_text("#predict-explain-step1", f"threshold {e.threshold:.2f}")
+    first = dash_duo.find_elements("#predict-explain-abnormal-reasons li")[0].text
+    assert first.startswith(e.abnormal_reasons[0].text)
+    top_class = dash_duo.find_elements("#predict-explain-class-reasons li")[0].text
+    assert top_class.startswith(e.class_reasons[0].text)
+    wait_for_traces(dash_duo, "predict-explain-abnormal", at_least=3)
+    assert dash_duo.get_logs() == []
+
+
+def test_pred013_pandas_index_csv_says_index_false(dash_duo, dash_app, bundle, tmp_path):
+    path = tmp_path / "with-index.csv"
+    pd.read_csv(SAMPLE, header=None).to_csv(path)  # pandas' default: index column and a ,0,1,2 header
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict")
+    upload_file(dash_duo, path)
+    dash_duo.wait_for_contains_text("#predict-message", "index=False", timeout=20)
     assert dash_duo.get_logs() == []
 
 

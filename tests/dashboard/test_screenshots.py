@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from pagehelpers import N_SAMPLE, click, open_path, wait_for_results, wait_for_traces
+from pipeline.vocabulary import CLASSES
 
 OUT = os.environ.get("SCREENSHOTS_DIR")
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not OUT, reason="set SCREENSHOTS_DIR to write screenshots")]
@@ -27,20 +28,28 @@ def shoot(browser, name: str, width: int = 1366) -> None:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
-def test_shot001_every_page(dash_duo, dash_app):
+@pytest.mark.parametrize("width, suffix", [(1366, ""), (390, "-390")], ids=["desktop", "phone"])
+def test_shot001_every_page(dash_duo, dash_app, width, suffix):
     dash_duo.start_server(dash_app)
-    for path, name, graphs in [("/", "data", ["data-distribution", "data-templates"]),
-                               ("/models", "models", ["models-confusion", "models-bars", "models-compare"]),
+    dash_duo.driver.set_window_size(width, 900)
+    data_graphs = ["data-distribution", *[f"data-template-{c}" for c in CLASSES]]
+    for path, name, graphs in [("/", "data", data_graphs),
+                               ("/models?protocol=inter", "models", ["models-confusion", "models-bars", "models-compare"]),
                                ("/predict", "predict-empty", []), ("/about", "about", [])]:
         open_path(dash_duo, path)
         dash_duo.wait_for_element("#page-body h2", timeout=20)
         for graph in graphs:
             wait_for_traces(dash_duo, graph)
-        shoot(dash_duo, name)
+        shoot(dash_duo, name + suffix, width)
     open_path(dash_duo, "/predict")
     click(dash_duo, "#predict-sample")
     wait_for_results(dash_duo, N_SAMPLE)
-    wait_for_traces(dash_duo, "predict-overlay", at_least=3)
     wait_for_traces(dash_duo, "predict-confusion-cascade")
-    shoot(dash_duo, "predict-sample")
+    for row in (5, 8):  # a normal beat and a ventricular one of the sample (its labels)
+        click(dash_duo, f"#predict-table input[aria-label='Tick row {row}']")
+    click(dash_duo, "#predict-table button.next-page")
+    click(dash_duo, "#predict-table input[aria-label='Tick row 20']")  # a fusion beat, explained
+    dash_duo.wait_for_contains_text("#predict-explain-title", "Row 20", timeout=30)
+    wait_for_traces(dash_duo, "predict-explain-abnormal", at_least=3)
+    shoot(dash_duo, "predict-sample" + suffix, width)
     assert dash_duo.get_logs() == []

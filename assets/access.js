@@ -1,0 +1,48 @@
+// Keyboard and screen-reader access that the components do not give on their own.
+(function () {
+  "use strict";
+
+  // The Predict page's upload zone: its label is a focusable button, and Enter or Space on it opens
+  // the file dialog, as a click does (the file input itself is hidden, see upload.js).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" && event.key !== " ") return;
+    const label = event.target && event.target.closest && event.target.closest("#upload-label");
+    if (!label) return;
+    event.preventDefault(); // Space would scroll the page
+    const input = document.getElementById("upload-input");
+    if (input) input.click();
+  });
+
+  // Dash's DataTable gives its row checkboxes and its icon-only pager buttons no names.
+  const PAGER = {
+    "first-page": "First page", "previous-page": "Previous page",
+    "next-page": "Next page", "last-page": "Last page",
+  };
+
+  function name(root) {
+    root.querySelectorAll(".dash-table-container tr").forEach(function (tr) {
+      const box = tr.querySelector("td.dash-select-cell input");
+      const first = tr.querySelector("td.dash-cell");
+      if (box && first) {
+        const label = "Tick row " + first.textContent.trim();
+        if (box.getAttribute("aria-label") !== label) box.setAttribute("aria-label", label);
+      }
+    });
+    root.querySelectorAll(".previous-next-container button").forEach(function (button) {
+      Object.keys(PAGER).forEach(function (cls) {
+        if (button.classList.contains(cls) && !button.getAttribute("aria-label")) {
+          button.setAttribute("aria-label", PAGER[cls]);
+          button.setAttribute("title", PAGER[cls]);
+        }
+      });
+    });
+  }
+
+  function watch() {
+    name(document);
+    new MutationObserver(function () { name(document); })
+      .observe(document.body, { childList: true, subtree: true, characterData: true });
+  }
+  if (document.body) watch();
+  else document.addEventListener("DOMContentLoaded", watch);
+})();

@@ -1,0 +1,82 @@
+"""Access in a real headless Chromium: text contrast measured on the rendered colours, the keyboard, accessible names."""
+import re
+
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.common.keys import Keys
+
+from pagehelpers import N_SAMPLE, click, open_path, upload_file, wait_for_results
+
+pytestmark = pytest.mark.browser
+
+
+def luminance(rgb: str) -> float:
+    """WCAG relative luminance of a computed CSS colour ("rgb(r, g, b)" or "rgba(...)")."""
+    channels = [int(v) / 255 for v in re.findall(r"[\d.]+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(browser, selector: str) -> float:
+    colours = browser.driver.execute_script(
+        "const s = getComputedStyle(document.querySelector(arguments[0]));"
+        "return [s.color, s.backgroundColor];", selector)
+    light, dark = sorted(map(luminance, colours), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_acc001_contrast_at_least_4_5(dash_duo, dash_app, tmp_path):
+    """White on teal (the file button), on red (upload errors) and on orange (the 404 page): WCAG AA."""
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict")
+    assert contrast(dash_duo, ".upload-label .btn-success") >= 4.5
+    broken = tmp_path / "columns.csv"
+    broken.write_text("0.1,0.2\n")
+    upload_file(dash_duo, broken)
+    dash_duo.wait_for_element("#predict-message.alert-danger", timeout=20)
+    assert contrast(dash_duo, "#predict-message") >= 4.5
+    open_path(dash_duo, "/no-such-page")
+    dash_duo.wait_for_element("#not-found", timeout=20)
+    assert contrast(dash_duo, "#not-found") >= 4.5
+    assert contrast(dash_duo, "#not-found-home") >= 4.5
+
+
+def test_acc002_upload_zone_by_keyboard(dash_duo, dash_app):
+    """Tab reaches the upload zone; Enter and Space open the file dialog (a click on the hidden file input)."""
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict")
+    dash_duo.wait_for_element("#upload-label")
+    dash_duo.driver.execute_script(
+        "window.__opened = 0; document.getElementById('upload-input').addEventListener('click',"
+        " e => { window.__opened += 1; e.preventDefault(); });")
+    for _ in range(30):  # the navbar's links come first
+        if dash_duo.driver.execute_script("return document.activeElement.id") == "upload-label":
+            break
+        dash_duo.driver.switch_to.active_element.send_keys(Keys.TAB)
+    assert dash_duo.driver.execute_script("return document.activeElement.id") == "upload-label"
+    dash_duo.driver.switch_to.active_element.send_keys(Keys.ENTER)
+    until(lambda: dash_duo.driver.execute_script("return window.__opened") == 1, timeout=5, msg="Enter did nothing")
+    dash_duo.driver.switch_to.active_element.send_keys(Keys.SPACE)
+    until(lambda: dash_duo.driver.execute_script("return window.__opened") == 2, timeout=5, msg="Space did nothing")
+    assert dash_duo.get_logs() == []
+
+
+def test_acc003_table_controls_have_names(dash_duo, dash_app, bundle):
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict")
+    click(dash_duo, "#predict-sample")
+    wait_for_results(dash_duo, N_SAMPLE)
+    until(lambda: dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#predict-table td.dash-select-cell input'))"
+        ".map(b => b.getAttribute('aria-label'))")[:3] == ["Tick row 1", "Tick row 2", "Tick row 3"], timeout=10,
+        msg="row checkboxes have no names")
+    labels = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#predict-table .previous-next-container button'))"
+        ".map(b => b.getAttribute('aria-label'))")
+    assert labels == ["First page", "Previous page", "Next page", "Last page"]
+    click(dash_duo, "#predict-table button[aria-label='Next page']")
+    until(lambda: dash_duo.driver.execute_script(
+        "const b = document.querySelector('#predict-table td.dash-select-cell input');"
+        "return b && b.getAttribute('aria-label')") == "Tick row 16", timeout=10,
+        msg="the names do not follow the page")
+    assert dash_duo.get_logs() == []
