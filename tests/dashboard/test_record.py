@@ -43,7 +43,11 @@ def expected(model, path, **read):
 
 
 def choose_files(browser, *paths) -> None:
-    """Choose several files in one dialog, as a user would; record_upload.js streams each to /upload."""
+    """Choose several files in one dialog, as a user would; record_upload.js streams each to /upload.
+
+    The dialog opens from the page's drop zone, so a user can only choose once Dash has drawn the page.
+    """
+    browser.wait_for_element("#record-zone")
     browser.wait_for_element("#record-input").send_keys("\n".join(str(p) for p in paths))
 
 
@@ -269,7 +273,7 @@ def test_shot_record_page(dash_duo, dash_app, rhythm):
 
 def test_rec009_models_page_shows_the_rhythm_cascade_and_predict_says_it_needs_a_recording(dash_duo, dash_app,
                                                                                           report, rhythm):
-    recordings = report.to_dict()["recordings"]
+    recordings = report["recordings"]
     s = recordings["detected_beats"]["per_class"]["S"]
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/models")
