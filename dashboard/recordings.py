@@ -199,5 +199,5 @@ def beat_row(store: UploadStore, meta: dict, table: pd.DataFrame, index: int) ->
     start = max(0, int(positions[lo] - 2 * fs))
     stop = int(positions[hi - 1] + 2 * fs)
     signal = samples(store, meta, start, stop).astype(np.float64)
-    rows = beat_inputs(signal, fs, positions[lo:hi] - start)
+    rows = beat_inputs(signal, fs, positions[lo:hi] - start, snap=True)  # as classify_recording cuts detected beats
     return rows[index - lo, :187]

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sklearn
-import skops.io
 import xgboost
 from xgboost import XGBClassifier
 
@@ -57,8 +56,10 @@ def sha256(path: Path) -> str:
 
 def library_versions() -> dict[str, str]:
     """The versions of the imported modules (not of a distribution name: Colab's `xgboost` is our `xgboost-cpu`)."""
+    from importlib import metadata
+
     return {"scikit-learn": sklearn.__version__, "xgboost": xgboost.__version__, "numpy": np.__version__,
-            "skops": skops.__version__}
+            "skops": metadata.version("skops")}  # skops' import is slow (it lists every estimator): only load it to read LR
 
 
 def dataset_fingerprint(table: pd.DataFrame) -> dict:
@@ -85,6 +86,8 @@ def save_bundle(directory, models: dict, report: Report, table: pd.DataFrame, ch
     check_beats: per model name, a few beats (with the extra columns a cascade needs) whose
     probabilities are stored, so a loader can tell that the models still predict as trained.
     """
+    import skops.io
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     entries = {}
@@ -166,11 +169,12 @@ def _load_cascade(directory: Path, entry: dict, n_jobs: int) -> Cascade:
     return Cascade.from_boosters(*boosters, threshold=entry["threshold"], features=features)
 
 
-def load_bundle(directory=DEFAULT_MODELS_DIR, n_jobs: int = 1) -> Bundle:
+def load_bundle(directory=DEFAULT_MODELS_DIR, n_jobs: int = 1, only: tuple[str, ...] | None = None) -> Bundle:
     """Verify, load, and check that every model still gives the probabilities recorded at training.
 
     n_jobs=1 keeps prediction single-threaded (safe across forks). Library versions that
-    differ from the manifest's are only a warning: the check beats decide.
+    differ from the manifest's are only a warning: the check beats decide. only: load just
+    these models (every file is still verified).
     """
     directory = Path(directory)
     manifest = verify_bundle(directory)
@@ -180,7 +184,11 @@ def load_bundle(directory=DEFAULT_MODELS_DIR, n_jobs: int = 1) -> Bundle:
     models = {}
     try:
         for name, entry in manifest["models"].items():
+            if only is not None and name not in only:
+                continue
             if entry["kind"] == "logreg":
+                import skops.io
+
                 models[name] = skops.io.load(directory / entry["files"][0])
             else:
                 models[name] = _load_cascade(directory, entry, n_jobs)

@@ -164,7 +164,7 @@ def cmd_classify_record(args) -> int:
     if len(set(outputs)) < len(outputs):
         raise InputError("Two recordings have the same name, so their outputs would overwrite each other: "
                          "classify them in separate calls.")
-    model = record_model(load_bundle(args.models, n_jobs=os.cpu_count() or 1))
+    model = record_model(load_bundle(args.models, n_jobs=os.cpu_count() or 1, only=("rhythm",)))
     failed = 0
     for path, out in zip(args.paths, outputs):
         try:

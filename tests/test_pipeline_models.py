@@ -511,8 +511,8 @@ def test_mod_committed_bundle():
     bundle = load_bundle(models)
     beats = read_beats_csv(sample)
     assert beats.y is not None and len(np.unique(beats.y)) == 5
-    # Measured when the bundle was trained: the cascade gets 49 of the 50 beats right, LR 41.
-    for model, floor in (("cascade", 0.96), ("logreg", 0.78)):
+    # Measured when the bundle was trained: the cascade gets 47 of the 50 beats right, LR 39.
+    for model, floor in (("cascade", 0.94), ("logreg", 0.78)):
         table = predict_table(bundle, beats, model)
         accuracy = np.mean(table["predicted_label"].to_numpy() == beats.y)
         assert accuracy >= floor, f"{model}: accuracy {accuracy:.2f} on the committed sample"
