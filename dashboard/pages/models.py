@@ -16,6 +16,7 @@ from dashboard.components.figures import (
     graph_config,
     per_class_bars,
 )
+from dashboard.components.recording_model import rhythm_cascade_section
 from dashboard.components.urlstate import keep_in_url
 from dashboard.components.wording import plural, share
 from dashboard.data import BundleError, get_report
@@ -183,6 +184,7 @@ def layout(protocol: str | None = None, model: str | None = None, normalise: str
                 "its figures are an upper bound; the cascade's are end to end. The binary model's "
                 "normal/abnormal figures are in its own view above.",
             ),
+            rhythm_cascade_section(report),
         ]
     )
 

@@ -22,6 +22,7 @@ from dashboard.components.figures import (
     graph_config,
 )
 from dashboard.components.palette import AGAINST, CLASS_COLOURS, TOWARD
+from dashboard.components.recording_model import needs_recording_note
 from dashboard.components.urlstate import keep_in_url
 from dashboard.components.wording import plural, share
 from dashboard.data import BundleError, get_report, protocol_title, templates
@@ -132,6 +133,7 @@ def model_card(choice: str) -> dbc.Card:
                     className="small text-muted mt-2 mb-1",
                 ),
                 html.P(new_patient_note(), className="small mb-0", id="predict-new-patient"),
+                needs_recording_note(),
             ]
         ),
         className="h-100",

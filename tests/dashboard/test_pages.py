@@ -43,7 +43,7 @@ def test_page002_navbar_from_registry(dash_duo, dash_app):
     dash_duo.start_server(dash_app)
     dash_duo.wait_for_element(".navbar .nav-link")
     names = [link.text for link in dash_duo.find_elements(".navbar .nav-link")]
-    assert names == ["Data", "Models", "Predict", "About"]
+    assert names == ["Data", "Models", "Predict", "Recording", "About"]
     click(dash_duo, dash_duo.find_elements(".navbar .nav-link")[1])
     dash_duo.wait_for_element("#models-card-cascade", timeout=20)
     assert dash_duo.get_logs() == []

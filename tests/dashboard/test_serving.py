@@ -36,7 +36,7 @@ def test_srv001_fresh_workers_serve_parallel_script_requests(gunicorn_url, dash_
 
 
 def test_srv002_health_and_pages(gunicorn_url):
-    for path in ("/", "/models", "/predict", "/about"):
+    for path in ("/", "/models", "/predict", "/record", "/about"):
         assert status(gunicorn_url + path) == 200, path
     # Issue 10: an unknown address answers 404 (with the app's own 404 page), also through gunicorn.
     assert status(gunicorn_url + "/no-such-page") == 404

@@ -1,0 +1,541 @@
+"""Recording page: upload a whole ECG (or load the sample), see every beat classified on the strip, its rhythm, and the reference."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+import numpy as np
+import pandas as pd
+from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from pipeline.records import RecordError
+from pipeline.recording import RecordingError
+from pipeline.vocabulary import CLASS_NAMES, CLASSES
+
+from dashboard.components.cards import section
+from dashboard.components.figures import confusion_figure, graph_config
+from dashboard.components.palette import CLASS_COLOURS
+from dashboard.components.strip import beat_figure, strip_figure, tachogram_figure
+from dashboard.data import BundleError, get_report
+from dashboard.recordings import analyse, beat_row, beat_table, download_csv, reference_marks, strip_window
+from dashboard.settings import ASSETS_DIR, MB, settings
+from dashboard.uploads import UnknownUpload, UploadTooLarge, get_store
+
+log = logging.getLogger(__name__)
+
+dash.register_page(__name__, path="/record", name="Recording", order=2.5, title="Recording · Heartbeat classifier")
+
+SAMPLE_DIR = ASSETS_DIR / "sample_recording"
+SAMPLE_FILES = ("200.hea", "200.dat", "200.atr")
+BUCKETS = 2000  # min/max pairs a strip view may hold: more than a wide screen has pixels
+PICK_HALF_S = 5.0  # a picked beat is shown in a 10 s strip: ECG paper, one beat per second or so
+MAX_TACHOGRAM = 20000  # beats drawn in one tachogram view; beyond it N beats are thinned, ectopic ones kept
+PAGE_SIZE = 12
+MAX_JUMPS = 500
+
+
+def upload_card(max_bytes: int) -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H5("1. A recording", className="card-title"),
+                html.Div(
+                    html.Label(
+                        [
+                            html.Div("Drop a recording here, or click to choose its files", className="fw-semibold"),
+                            html.Div(
+                                "WFDB: the .hea with its .dat (and .atr, for the comparison with the reference "
+                                "beats), chosen together, or a .zip of them. Or one EDF/EDF+ file, or a CSV with "
+                                f"a header row, a time column in seconds and one column per lead. Up to "
+                                f"{max_bytes / MB:.0f} MB a file.",
+                                className="small text-muted",
+                            ),
+                            html.Span("Choose files", className="btn btn-success btn-sm mt-2"),
+                        ],
+                        htmlFor="record-input",
+                        className="upload-label",
+                    ),
+                    id="record-zone",
+                    className="upload-zone",
+                    **{"data-max-bytes": str(max_bytes)},
+                ),
+                html.Div(id="record-upload-status", className="small text-muted mt-1"),
+                dbc.Button("Load the sample: 5 minutes of MIT-BIH record 200, with its annotations",
+                           id="record-sample", color="primary", outline=True, size="sm", className="mt-2"),
+            ]
+        ),
+        className="h-100",
+    )
+
+
+def options_card() -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H5("2. Options", className="card-title"),
+                dbc.Label("Lead", html_for="record-lead", className="small mb-1"),
+                dcc.Dropdown(id="record-lead", clearable=False, placeholder="MLII, or the first ECG lead"),
+                dbc.Label("Sampling rate (Hz), only for a CSV without a time column", html_for="record-fs",
+                          className="small mt-2 mb-1"),
+                dbc.Input(id="record-fs", type="number", min=100, max=1000, step="any", debounce=True,
+                          placeholder="e.g. 250", size="sm"),
+                html.P("Beats are found by the pipeline's detector and classified by the rhythm-aware cascade, "
+                       "which uses each beat's R-R intervals relative to the recording's own rhythm.",
+                       className="small text-muted mt-2 mb-0"),
+            ]
+        ),
+        className="h-100",
+    )
+
+
+def layout(**_query):
+    return html.Div(
+        [
+            html.H2("Classify a whole recording"),
+            dbc.Row([dbc.Col(upload_card(settings().max_upload_bytes), lg=8, className="mb-2"),
+                     dbc.Col(options_card(), lg=4, className="mb-2")]),
+            dcc.Store(id="record-files"),
+            dcc.Store(id="record-state"),
+            dcc.Store(id="record-pick"),
+            dcc.Store(id="record-window"),
+            dcc.Download(id="record-download"),
+            dcc.Loading(dbc.Alert(id="record-message", is_open=False, className="mt-3"), type="default",
+                        delay_show=300),
+            html.Div(
+                [
+                    html.Div(id="record-summary", className="mt-3"),
+                    section(
+                        "The strip",
+                        dbc.Button("Whole recording", id="record-whole", size="sm", color="secondary",
+                                   outline=True, className="mb-1"),
+                        dcc.Graph(id="record-strip", config=graph_config("recording-strip"), responsive=True, style={"height": "340px"}),
+                        dcc.Graph(id="record-tachogram", config=graph_config("recording-tachogram"), responsive=True,
+                                  style={"height": "230px"}),
+                        lead="Drag across either plot to zoom in time, double-click for the whole recording; "
+                        "the two stay on the same stretch. Each beat is marked in its class's colour, with its "
+                        "letter when zoomed in (ECG paper grid: 0.2 s and 0.5 mV). The lower plot is the R-R "
+                        "interval before each beat: premature beats drop below the rhythm. Click a beat to see "
+                        "it below. With reference annotations, an x under the trace is an extra detection and an "
+                        "open circle a reference beat that was missed.",
+                    ),
+                    section(
+                        "One beat",
+                        html.Div(id="record-beat-text", className="small"),
+                        dcc.Graph(id="record-beat", config=graph_config("recording-beat", zoom=False), responsive=True, style={"height": "340px"}),
+                        lead="The beat as the model saw it (its row: 120 Hz, scaled to 0-1) over the mean ±1 sd "
+                        "of the training beats of the class it was given.",
+                    ),
+                    section(
+                        "Every beat",
+                        dbc.Row(
+                            [
+                                dbc.Col(dbc.RadioItems(id="record-filter", value="all", inline=True,
+                                                       options=[{"label": "All beats", "value": "all"}]), md=8),
+                                dbc.Col(dbc.Button("Download the beat table (CSV)", id="record-download-button",
+                                                   color="primary", size="sm"), md=4, className="text-md-end"),
+                            ],
+                            className="mb-2 g-2",
+                        ),
+                        dash_table.DataTable(
+                            id="record-table",
+                            columns=[
+                                {"name": "beat", "id": "index", "type": "numeric"},
+                                {"name": "time (s)", "id": "time_s", "type": "numeric"},
+                                {"name": "R-R before (s)", "id": "rr_pre_s", "type": "numeric"},
+                                {"name": "class", "id": "predicted_class"},
+                                {"name": "probability", "id": "probability", "type": "numeric",
+                                 "format": dash_table.FormatTemplate.percentage(1)},
+                            ],
+                            data=[],
+                            page_action="custom",
+                            page_current=0,
+                            page_size=PAGE_SIZE,
+                            style_as_list_view=True,
+                            style_table={"overflowX": "auto"},
+                            style_cell={"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+                                        "fontSize": "0.9rem", "padding": "4px 8px", "cursor": "pointer"},
+                            style_header={"fontWeight": "600", "backgroundColor": "#f4f6f7"},
+                            style_data_conditional=[
+                                {"if": {"filter_query": f'{{predicted_class}} = "{c}"', "column_id": "predicted_class"},
+                                 "color": CLASS_COLOURS[c], "fontWeight": "700"} for c in CLASSES
+                            ],
+                        ),
+                        lead="Click a row to see that beat on the strip. The download is the table "
+                        "`python -m pipeline classify-record` writes for this file.",
+                    ),
+                    html.Div(id="record-reference"),
+                ],
+                id="record-results",
+                hidden=True,
+            ),
+        ]
+    )
+
+
+# ---------------------------------------------------------------- getting the files in
+
+
+@callback(Output("record-files", "data"), Input("record-sample", "n_clicks"),
+          prevent_initial_call=True)
+def load_sample(_clicks):
+    """Put the committed sample recording's files into the upload store, exactly as an upload would."""
+    store, files = get_store(), []
+    try:
+        for name in SAMPLE_FILES:
+            path = SAMPLE_DIR / name
+            with open(path, "rb") as sample:
+                token = store.create(sample, limit=settings().max_upload_bytes, size=path.stat().st_size)
+            files.append({"token": token, "filename": name})
+    except FileNotFoundError:
+        return {"error": f"The sample recording is missing from {SAMPLE_DIR.name}/; upload a recording instead."}
+    except UploadTooLarge as error:
+        return {"error": str(error)}
+    return {"files": files, "nonce": time.time()}
+
+
+def _message(text: str, color: str = "danger"):
+    return text, color, True
+
+
+def _summary(meta: dict) -> html.Div:
+    """The Holter-style summary as text: beats found, beats per class, heart rate, ectopic rate, runs."""
+    s = meta["summary"]
+    minutes = meta["duration_s"] / 60
+    per_hour = s.get("ectopic_per_hour", {})
+    counts = [html.Span([html.Strong(f"{c} {s['counts'].get(c, 0):,}", style={"color": CLASS_COLOURS[c]}),
+                         f" {CLASS_NAMES[c].lower()}"], id=f"record-count-{c}", className="me-3")
+              for c in CLASSES]
+    lead = meta["lead_names"][meta["lead"]]
+    return html.Div(
+        [
+            html.H4([html.Span(f"{s['beats']:,} beats found", id="record-beats-found"),
+                     html.Small(f" in {minutes:.1f} minutes of {meta['name']} (lead {lead}, {meta['fs']:g} Hz)",
+                                className="text-muted")], className="mb-2"),
+            html.P(counts, className="mb-1"),
+            html.Ul(
+                [
+                    html.Li(f"Heart rate: mean {s['mean_hr_bpm']:.0f}, minimum {s['min_hr_bpm']:.0f}, maximum "
+                            f"{s['max_hr_bpm']:.0f} beats per minute.", id="record-hr"),
+                    html.Li(f"Ectopic beats per hour: S {per_hour.get('S', 0):,.0f}, V {per_hour.get('V', 0):,.0f}.",
+                            id="record-ectopic"),
+                    html.Li(f"Ventricular runs: {s['v_couplets']:,} couplets, {s['v_triplets']:,} triplets, "
+                            f"{s['v_runs_longer']:,} longer runs. Supraventricular runs (3 or more S beats): "
+                            f"{s['s_runs']:,}.", id="record-runs"),
+                ],
+                className="mb-0",
+            ),
+        ],
+        id="record-summary-text",
+    )
+
+
+def _reference(meta: dict) -> html.Div:
+    """Se and +P per class against the annotations, the confusion matrix, and the missed and extra beats to jump to."""
+    ref = meta["reference"]
+    if not ref:  # the jump list stays in the layout: the beat-picking callback listens to it
+        return html.Div(dcc.Dropdown(id="record-jump", options=[]), hidden=True)
+    det = ref["detection"]
+    rows = [html.Tr([html.Td(html.Strong(c, style={"color": CLASS_COLOURS[c]})),
+                     html.Td(f"{m['reference']:,}"), html.Td(f"{m['sensitivity']:.1%}" if m["reference"] else "–"),
+                     html.Td(f"{m['given']:,}"), html.Td(f"{m['positive_predictivity']:.1%}" if m["given"] else "–")],
+                    id=f"record-ref-{c}")
+            for c, m in ref["per_class"].items()]
+    table = dbc.Table([html.Thead(html.Tr([html.Th(h) for h in ("class", "reference beats", "Se", "beats given", "+P")])),
+                       html.Tbody(rows)], size="sm", bordered=False, striped=True, className="mb-1")
+    fs = meta["fs"]
+    missed, extra = reference_marks(get_store(), meta)
+    jumps = [{"label": f"missed at {s / fs:.2f} s", "value": f"{s / fs:.4f}"} for s in missed]
+    jumps += [{"label": f"extra at {s / fs:.2f} s", "value": f"{s / fs:.4f}"} for s in extra]
+    jumps.sort(key=lambda option: float(option["value"]))
+    return section(
+        "Against the reference annotations",
+        html.P(
+            [html.Span(f"Beat detection: {det['matched']:,} of {det['reference_beats']:,} reference beats found "
+                       f"(Se {det['sensitivity']:.2%}), {det['extra']:,} extra detections "
+                       f"(+P {det['positive_predictivity']:.2%}).", id="record-detection")],
+        ),
+        dbc.Row(
+            [
+                dbc.Col([table, html.P("Se: share of the reference beats of the class given that class (a missed "
+                                       "beat counts against it). +P: share of the beats given the class that are "
+                                       "of it (an extra detection counts against it).", className="small text-muted")],
+                        lg=6),
+                dbc.Col(dcc.Graph(figure=confusion_figure(ref, normalise=False, compact=True),
+                                  config=graph_config("recording-confusion", zoom=False),
+                                  id="record-confusion"), lg=6),
+            ]
+        ),
+        html.Div(
+            [
+                dbc.Label(f"Missed and extra beats ({len(jumps):,}): pick one to see it on the strip",
+                          html_for="record-jump", className="small mb-1"),
+                dcc.Dropdown(id="record-jump", options=jumps[:MAX_JUMPS], placeholder="none" if not jumps else
+                             "choose a missed or extra beat"),
+            ],
+            className="mt-2",
+        ),
+        lead="The reference beats came with the recording (.atr). Beats are matched within 150 ms (ANSI/AAMI "
+        "EC57); the confusion matrix's rows are the reference class (and detections with no reference beat), "
+        "its columns the class given (and reference beats that were not found).",
+        id="record-reference-section",
+    )
+
+
+@callback(
+    Output("record-message", "children"),
+    Output("record-message", "color"),
+    Output("record-message", "is_open"),
+    Output("record-state", "data"),
+    Output("record-results", "hidden"),
+    Output("record-summary", "children"),
+    Output("record-reference", "children"),
+    Output("record-lead", "options"),
+    Output("record-lead", "value"),
+    Output("record-filter", "options"),
+    Output("record-filter", "value"),
+    Output("record-table", "page_current"),
+    Input("record-files", "data"),
+    Input("record-lead", "value"),
+    Input("record-fs", "value"),
+    prevent_initial_call=True,
+)
+def classify(upload, lead, fs):
+    """Read and classify the recording through the pipeline; any problem with it becomes one sentence."""
+    keep = (no_update,) * 5
+    if not upload:
+        raise PreventUpdate
+    if "error" in upload:
+        return *_message(upload["error"]), None, True, None, None, [], None, *keep[:3]
+    if ctx.triggered_id == "record-files":
+        lead = None  # a new recording starts on its default lead
+    names = ", ".join(f["filename"] for f in upload["files"])
+    try:
+        meta = analyse(get_store(), upload["files"], lead=lead, fs=float(fs) if fs else None)
+        reference = _reference(meta)
+    except (RecordingError, RecordError) as error:
+        return *_message(f"{names}: {error}"), None, True, None, None, no_update, no_update, *keep[:3]
+    except UnknownUpload as error:
+        return *_message(str(error)), None, True, None, None, no_update, no_update, *keep[:3]
+    except BundleError as error:
+        return *_message(f"The models could not be loaded: {error}"), None, True, None, None, no_update, no_update, *keep[:3]
+    except Exception:  # a bug, not the user's file: log it, keep the page (and the worker) alive
+        log.exception("classifying recording %s failed", names)
+        return (*_message(f"Something went wrong on the server while classifying {names}. It has been logged; "
+                          "try again, or try another recording."), None, True, None, None, no_update, no_update,
+                *keep[:3])
+    warning = _message(" ".join(meta["warnings"]), "warning") if meta["warnings"] else (None, "danger", False)
+    counts = meta["summary"]["counts"]
+    filters = [{"label": "all", "value": "all", "input_id": "record-filter-all"}]
+    filters += [{"label": f"{c} only", "value": c, "input_id": f"record-filter-{c}"} for c in CLASSES if counts.get(c)]
+    if meta["reference"]:
+        filters.append({"label": "extra detections", "value": "extra", "input_id": "record-filter-extra"})
+    leads = [{"label": f"{name} ({i})", "value": i} for i, name in enumerate(meta["lead_names"])]
+    return (*warning, meta, False, _summary(meta), reference, leads, meta["lead"], filters, "all", 0)
+
+
+# ---------------------------------------------------------------- strip and tachogram
+
+
+def _window_from(relayout: dict | None, full: tuple[float, float]):
+    """The time window a plot's relayoutData asks for; None when it is not about the time axis."""
+    if not relayout:
+        return None
+    if relayout.get("xaxis.autorange"):
+        return full
+    if "xaxis.range[0]" in relayout and "xaxis.range[1]" in relayout:
+        return float(relayout["xaxis.range[0]"]), float(relayout["xaxis.range[1]"])
+    if "xaxis.range" in relayout:
+        return tuple(map(float, relayout["xaxis.range"]))
+    return None
+
+
+def _tachogram_beats(beats: pd.DataFrame) -> pd.DataFrame:
+    if len(beats) <= MAX_TACHOGRAM:
+        return beats
+    normal = beats["predicted_class"] == "N"
+    step = -(-int(normal.sum()) // max(MAX_TACHOGRAM - int((~normal).sum()), 1))
+    keep = ~normal | (normal & (np.cumsum(normal) % step == 0))
+    return beats[keep]
+
+
+def draw_window(store, meta: dict, window: tuple[float, float], picked: float | None = None):
+    """The strip and the tachogram for one time window: only what the window shows, at what a plot can draw."""
+    full = (0.0, meta["duration_s"])
+    t0, t1 = max(window[0], full[0]), min(window[1], full[1])
+    if t1 <= t0:
+        t0, t1 = full
+    table = beat_table(store, meta)
+    table["index"] = np.arange(1, len(table) + 1)
+    lo, hi = np.searchsorted(table["time_s"].to_numpy(), [t0, t1])
+    beats = table.iloc[lo:hi]
+    time_s, values = strip_window(store, meta, t0, t1, BUCKETS)
+    ref = meta["reference"]
+    missed_s, extra = (), None
+    if ref:
+        missed, extra_samples = reference_marks(store, meta)
+        missed_s = missed / meta["fs"]
+        missed_s = missed_s[(missed_s >= t0) & (missed_s <= t1)]
+        extra = np.isin(beats["sample"].to_numpy(), extra_samples)
+    strip = strip_figure(time_s, values, beats, (t0, t1), unit=meta["unit"], missed_s=missed_s, extra=extra,
+                         picked=picked)
+    return strip, tachogram_figure(_tachogram_beats(beats), (t0, t1), picked=picked)
+
+
+@callback(
+    Output("record-strip", "figure"),
+    Output("record-tachogram", "figure"),
+    Output("record-window", "data"),
+    Input("record-state", "data"),
+    Input("record-strip", "relayoutData"),
+    Input("record-tachogram", "relayoutData"),
+    Input("record-pick", "data"),
+    Input("record-whole", "n_clicks"),
+    State("record-window", "data"),
+)
+def show_strip(meta, strip_relayout, tachogram_relayout, pick, _whole, current):
+    """Redraw both plots for the window the user asked for, from the server-side strip (never sent whole)."""
+    if not meta:
+        raise PreventUpdate
+    full = (0.0, meta["duration_s"])
+    # Several inputs can fire together (a plot that appears reports its size): a new recording wins.
+    triggered = ctx.triggered_prop_ids
+    picked = pick["time"] if pick else None
+    if "record-state.data" in triggered or "record-whole.n_clicks" in triggered or not triggered:
+        window = full
+    elif "record-pick.data" in triggered and pick:
+        window = (pick["time"] - PICK_HALF_S, pick["time"] + PICK_HALF_S)
+    elif "record-strip.relayoutData" in triggered:
+        window = _window_from(strip_relayout, full)
+    else:
+        window = _window_from(tachogram_relayout, full)
+    # A relayout that is not about time (the plot resized) redraws the current window: Dash drops the
+    # answer to an earlier call of this callback when a later one starts, so each call must draw.
+    window = window or (tuple(current) if current else full)
+    try:
+        return *draw_window(get_store(), meta, window, picked), list(window)
+    except (UnknownUpload, KeyError):
+        raise PreventUpdate from None
+
+
+# ---------------------------------------------------------------- one beat
+
+
+def _nearest_beat(meta: dict, t: float) -> int:
+    times = beat_table(get_store(), meta)["time_s"].to_numpy()
+    i = int(np.clip(np.searchsorted(times, t), 1, len(times) - 1))
+    return i if abs(times[i] - t) < abs(times[i - 1] - t) else i - 1
+
+
+@callback(
+    Output("record-pick", "data"),
+    Input("record-strip", "clickData"),
+    Input("record-tachogram", "clickData"),
+    Input("record-table", "active_cell"),
+    Input("record-jump", "value"),
+    State("record-state", "data"),
+    prevent_initial_call=True,
+)
+def pick_beat(strip_click, tachogram_click, cell, jump, meta):
+    """A beat clicked on the strip, the tachogram or the table, or a missed/extra beat chosen: {index, time}."""
+    if not meta:
+        raise PreventUpdate
+    trigger = ctx.triggered_id
+    try:
+        if trigger in ("record-strip", "record-tachogram"):
+            point = (strip_click if trigger == "record-strip" else tachogram_click)["points"][0]
+            index = int(point["customdata"]) - 1 if point.get("customdata") is not None else _nearest_beat(meta, point["x"])
+        elif trigger == "record-table" and cell and cell.get("row_id") is not None:
+            index = int(cell["row_id"]) - 1
+        elif trigger == "record-jump" and jump:
+            return {"index": _nearest_beat(meta, float(jump)), "time": float(jump)}
+        else:
+            raise PreventUpdate
+        return {"index": index, "time": float(beat_table(get_store(), meta)["time_s"].iloc[index])}
+    except (UnknownUpload, KeyError):
+        raise PreventUpdate from None
+
+
+@callback(
+    Output("record-beat", "figure"),
+    Output("record-beat-text", "children"),
+    Input("record-pick", "data"),
+    Input("record-state", "data"),
+)
+def show_beat(pick, meta):
+    """The picked beat (the first ectopic one before any click) against its class template, with the probabilities."""
+    if not meta:
+        raise PreventUpdate
+    store = get_store()
+    try:
+        table = beat_table(store, meta)
+        if pick and ctx.triggered_id == "record-pick":
+            index = pick["index"]
+        else:
+            ectopic = np.flatnonzero(table["predicted_class"].to_numpy() != "N")
+            index = int(ectopic[0]) if len(ectopic) else 0
+        row = beat_row(store, meta, table, index)
+    except (UnknownUpload, KeyError):
+        raise PreventUpdate from None
+    beat = table.iloc[index]
+    cls = beat["predicted_class"]
+    probabilities = {c: beat[f"p_{c}"] for c in CLASSES}
+    rr = "" if pd.isna(beat["rr_pre_s"]) else f", {beat['rr_pre_s']:.3f} s after the beat before"
+    text = html.P([html.Strong(f"Beat {index + 1:,}", id="record-beat-number"),
+                   f" at {beat['time_s']:.2f} s{rr}: ",
+                   html.Strong(f"{cls} ({CLASS_NAMES[cls]})", style={"color": CLASS_COLOURS[cls]}, id="record-beat-class"),
+                   f", probability {probabilities[cls]:.1%}."], className="mb-0")
+    figure = beat_figure(row, cls, probabilities, get_report()["templates"],
+                         title=f"beat {index + 1:,} and the {cls} template")
+    return figure, text
+
+
+# ---------------------------------------------------------------- the table and the download
+
+
+@callback(
+    Output("record-table", "data"),
+    Output("record-table", "page_count"),
+    Input("record-state", "data"),
+    Input("record-table", "page_current"),
+    Input("record-filter", "value"),
+)
+def show_table(meta, page, which):
+    if not meta:
+        return [], 0
+    try:
+        table = beat_table(get_store(), meta)
+    except (UnknownUpload, KeyError):
+        return [], 0
+    table["index"] = np.arange(1, len(table) + 1)
+    if which in CLASSES:
+        table = table[table["predicted_class"] == which]
+    elif which == "extra" and meta["reference"]:
+        table = table[np.isin(table["sample"].to_numpy(), reference_marks(get_store(), meta)[1])]
+    pages = max(1, -(-len(table) // PAGE_SIZE))
+    page = min(page or 0, pages - 1)
+    shown = table.iloc[page * PAGE_SIZE : (page + 1) * PAGE_SIZE].copy()
+    proba = shown[[f"p_{c}" for c in CLASSES]].to_numpy()
+    shown["probability"] = proba[np.arange(len(shown)), shown["predicted_label"].to_numpy()]
+    shown["id"] = shown["index"]
+    columns = ["id", "index", "time_s", "rr_pre_s", "predicted_class", "probability"]
+    return shown[columns].to_dict("records"), pages
+
+
+@callback(
+    Output("record-download", "data"),
+    Input("record-download-button", "n_clicks"),
+    State("record-state", "data"),
+    prevent_initial_call=True,
+)
+def download(_clicks, meta):
+    if not meta:
+        raise PreventUpdate
+    try:
+        content = download_csv(get_store(), meta)
+    except (UnknownUpload, KeyError):
+        raise PreventUpdate from None
+    return dcc.send_bytes(content, f"{Path(meta['name']).stem or 'recording'}-beats.csv")
