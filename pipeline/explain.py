@@ -86,6 +86,16 @@ def groups(feature_names: tuple[str, ...]) -> list[Group]:
     return out
 
 
+# The rhythm-aware cascade's R-R features (pipeline.rhythm): a ratio, named by what is divided by what.
+RHYTHM_WORDS = {"rr_pre_rel": "pre-R-R", "rr_post_rel": "post-R-R", "rr_local_rel": "local R-R",
+                "rr_long_rel": "five-minute R-R", "rr_pre_local": "pre-R-R", "rr_post_local": "post-R-R",
+                "rr_pre_long": "pre-R-R", "rr_post_pre": "post-R-R", "rr_pre_prev": "pre-R-R",
+                "rr_irregularity": "R-R irregularity (mean successive change)"}
+RHYTHM_BASES = {"rel": "the recording's median", "local": "the local average R-R",
+                "long": "the five-minute average R-R", "pre": "the pre-R-R", "prev": "the previous beat's pre-R-R",
+                "irregularity": "the local average R-R"}
+
+
 def _describe(group: Group, features: np.ndarray, normal: np.ndarray, names: tuple[str, ...]) -> tuple[str, tuple | None]:
     """Words for a group's values on this beat, against the average normal training beat where that means something."""
     if group.key.startswith("wave "):
@@ -113,6 +123,8 @@ def _describe(group: Group, features: np.ndarray, normal: np.ndarray, names: tup
         "segment_mean": (f"mean level of the beat {value:.2f}", None),
         "segment_std": (f"spread of the beat's values {value:.2f}", None),
     }
+    if name in RHYTHM_WORDS:
+        return f"{RHYTHM_WORDS[name]} {value:.2f} of {RHYTHM_BASES[name.rsplit('_', 1)[1]]}", None
     return words.get(name, (f"{name.replace('_', ' ')} {value:.2f}", None))
 
 

@@ -36,6 +36,7 @@ class RecordResult:
     table: pd.DataFrame  # one row per beat: sample, time_s, rr_pre_s, predicted_label, predicted_class, p_N..p_Q
     summary: dict
     reference: dict | None  # Se / +P per class against the annotations, when the recording has them
+    features: np.ndarray | None = None  # (beats, len(RECORD_FEATURES)): each beat's inputs after its row
 
 
 SNAP_SAMPLES = 3  # +-8 ms at 360 Hz: where a detected beat's row may start, around the detected R peak
@@ -115,7 +116,8 @@ def classify_recording(recording: Recording, model, beats: str = "detect") -> Re
     if len(positions) < 3:
         raise RecordError(f"Only {len(positions)} heartbeats were found in '{recording.name}': check that the "
                           "chosen lead is an ECG (--lead) and the sampling rate is right (--fs).")
-    proba = model.predict_proba(beat_inputs(recording.signal, recording.fs, positions, snap=beats == "detect"))
+    inputs = beat_inputs(recording.signal, recording.fs, positions, snap=beats == "detect")
+    proba = model.predict_proba(inputs)
     predicted = decide(proba, model.threshold_)
     table = beat_table(positions, recording.fs, predicted, proba)
     reference = None
@@ -124,7 +126,7 @@ def classify_recording(recording: Recording, model, beats: str = "detect") -> Re
         if beats == "annotations":
             table["reference_class"] = np.asarray(CLASSES)[ref_labels]
     return RecordResult(name=recording.name, table=table, summary=summarize(table, recording.duration_s),
-                        reference=reference)
+                        reference=reference, features=inputs[:, -len(RECORD_FEATURES):].copy())
 
 
 def beat_table(positions: np.ndarray, fs: float, predicted: np.ndarray, proba: np.ndarray) -> pd.DataFrame:
