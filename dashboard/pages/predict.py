@@ -14,14 +14,9 @@ from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
 from dashboard import inputs
 from dashboard.components.cards import section, stat_card
-from dashboard.components.figures import (
-    beat_figure,
-    confusion_figure,
-    counts_figure,
-    explanation_figure,
-    graph_config,
-)
-from dashboard.components.palette import AGAINST, CLASS_COLOURS, TOWARD
+from dashboard.components.explanation import explanation_view
+from dashboard.components.figures import beat_figure, confusion_figure, counts_figure, graph_config
+from dashboard.components.palette import CLASS_COLOURS
 from dashboard.components.recording_model import needs_recording_note
 from dashboard.components.urlstate import keep_in_url
 from dashboard.components.wording import plural, share
@@ -46,7 +41,6 @@ PAGE_SIZE = 15
 MAX_OVERLAY = 8
 SHORT_NAMES = {"cascade": "cascade", "logreg": "LR"}
 MODEL_CHOICES = ("cascade", "logreg", "both")
-REASONS_SHOWN = 5
 SESSION = {"persistence": True, "persistence_type": "session"}
 
 
@@ -538,15 +532,6 @@ def show_overlay(ticked, state, explained):
     return dbc.Row(panels, className="g-2"), note, options, value
 
 
-def _reason_list(reasons, toward: str, against: str, id: str) -> html.Ol:
-    items = []
-    for reason in reasons[:REASONS_SHOWN]:
-        pushes = toward if reason.weight > 0 else against
-        items.append(html.Li([reason.text, html.Span(f" → {pushes}", style={
-            "color": TOWARD if reason.weight > 0 else AGAINST, "fontWeight": 600})]))
-    return html.Ol(items, className="explain-reasons small", id=id)
-
-
 @callback(
     Output("predict-explain", "children"),
     Input("predict-explain-row", "value"),
@@ -571,41 +556,8 @@ def show_explanation(row, state):
     except inputs.BadInput as error:
         _tell(str(error))
         return no_update
-    e = explanation
-    cls, other = e.predicted_class, e.abnormal_class
-    step1 = html.P([
-        html.Strong("1. Normal or abnormal? "),
-        f"P(abnormal) = {e.p_abnormal:.2f}, {'at or above' if e.abnormal else 'below'} the threshold "
-        f"{e.threshold:.2f}: ", html.Strong("abnormal" if e.abnormal else "normal (N)"), "."],
-        id="predict-explain-step1")
-    ranked = ", ".join(f"{c} {p:.2f}" for c, p in sorted(e.class_probabilities.items(), key=lambda kv: -kv[1]))
-    step2 = html.P([
-        html.Strong("2. Which abnormal class? "),
-        f"{ranked}: " if e.abnormal else f"not asked, the beat is normal (had it been abnormal: {ranked}).",
-        html.Strong(f"{cls} ({CLASS_NAMES[cls]})") if e.abnormal else ""],
-        id="predict-explain-step2")
-    decision = "abnormal" if e.abnormal else "normal"
-    undecision = "normal" if e.abnormal else "abnormal"
-    stage1 = [html.H6(f"What pushed step 1 toward {decision}"),
-              dcc.Graph(figure=explanation_figure(samples, e, "abnormal", templates().get(cls)),
-                        config=graph_config(f"row-{row}-why-{decision}"), id="predict-explain-abnormal"),
-              _reason_list(e.abnormal_reasons, decision, undecision, "predict-explain-abnormal-reasons")]
-    columns = [dbc.Col(stage1, lg=6)]
-    if e.abnormal:
-        stage2 = [html.H6(f"What pushed step 2 toward {other}"),
-                  dcc.Graph(figure=explanation_figure(samples, e, "class", templates().get(other)),
-                            config=graph_config(f"row-{row}-why-{other}"), id="predict-explain-class"),
-                  _reason_list(e.class_reasons, other, f"another class than {other}", "predict-explain-class-reasons")]
-        columns.append(dbc.Col(stage2, lg=6))
-    return html.Div([
-        html.H5(f"Row {row}: {cls} ({CLASS_NAMES[cls]}) by the XGBoost cascade", id="predict-explain-title"),
-        step1, step2, dbc.Row(columns),
-        html.P("Step 1's weights are XGBoost's SHAP values (log-odds); step 2's are the drop in the class's log "
-               "probability when that part of the beat is replaced by an average abnormal beat's. Waveform "
-               "stretches are shaded over the whole height, QRS slopes in a strip at the bottom, rhythm "
-               "features that sit at a point (the next R peak, the row's end) as dotted lines.",
-               className="small text-muted"),
-    ])
+    return explanation_view(explanation, samples, templates(), id="predict-explain", subject=f"Row {row}",
+                            model="the XGBoost cascade", filename=f"row-{row}")
 
 
 @callback(
