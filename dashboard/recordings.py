@@ -23,11 +23,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from pipeline.explain import BeatExplanation, explain_beats
 from pipeline.records import beat_inputs, classify_recording, record_model
 from pipeline.recording import RecordingWarning, read_recording_files
 
-from dashboard.data import get_bundle
-from dashboard.uploads import UploadStore
+from dashboard.data import get_bundle, get_report
+from dashboard.uploads import UnknownUpload, UploadStore
 
 CHUNK_SAMPLES = 2**18  # 1 MB of float32 a chunk: a 10 s window at 360 Hz touches one or two
 OVERVIEW_BLOCK = 64  # samples per min/max pair in the overview (31 M samples -> 4 MB)
@@ -94,6 +95,8 @@ def analyse(store: UploadStore, files: list[dict], *, lead: int | None = None, f
         buffer = io.BytesIO()
         result.table.to_parquet(buffer, index=False)
         store.write(home, _name(key, "beats.parquet"), buffer.getvalue())
+        # Each beat's rhythm and morphology features (a few MB for 24 hours): they need the whole recording.
+        store.write(home, _name(key, "features.npy"), _npy(result.features))
     reference = result.reference
     if reference:
         # The positions of every missed and extra beat stay here: a noisy day has thousands, and the
@@ -118,6 +121,14 @@ def analyse(store: UploadStore, files: list[dict], *, lead: int | None = None, f
     }
     store.write(home, _name(key, "meta.json"), json.dumps(meta).encode())
     return meta
+
+
+def is_stored(store: UploadStore, meta: dict) -> bool:
+    """Whether the analysis behind `meta` is still in the upload store (uploads expire, see UPLOAD_TTL_MINUTES)."""
+    try:
+        return store.read(meta["home"], _name(meta["key"], "meta.json")) is not None
+    except UnknownUpload:
+        return False
 
 
 def beat_table(store: UploadStore, meta: dict) -> pd.DataFrame:
@@ -201,3 +212,13 @@ def beat_row(store: UploadStore, meta: dict, table: pd.DataFrame, index: int) ->
     signal = samples(store, meta, start, stop).astype(np.float64)
     rows = beat_inputs(signal, fs, positions[lo:hi] - start, snap=True)  # as classify_recording cuts detected beats
     return rows[index - lo, :187]
+
+
+def explain_beat(store: UploadStore, meta: dict, row: np.ndarray, index: int) -> BeatExplanation:
+    """Why the rhythm-aware cascade gave beat `index` (its 187-value `row`) its class."""
+    data = store.read(meta["home"], _name(meta["key"], "features.npy"))
+    if data is None:
+        raise KeyError("the beat features of this recording are no longer stored")
+    features = _load_npy(data)[index]
+    X = np.concatenate([row, features])[None, :]
+    return explain_beats(record_model(get_bundle()), X, get_report()["templates"])[0]

@@ -17,11 +17,12 @@ from pipeline.recording import RecordingError
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
 from dashboard.components.cards import section
+from dashboard.components.explanation import explanation_view
 from dashboard.components.figures import confusion_figure, graph_config
 from dashboard.components.palette import CLASS_COLOURS
 from dashboard.components.strip import beat_figure, strip_figure, tachogram_figure
 from dashboard.data import BundleError, get_report
-from dashboard.recordings import analyse, beat_row, beat_table, download_csv, reference_marks, strip_window
+from dashboard.recordings import analyse, beat_row, explain_beat, is_stored, beat_table, download_csv, reference_marks, strip_window
 from dashboard.settings import ASSETS_DIR, MB, settings
 from dashboard.uploads import UnknownUpload, UploadTooLarge, get_store
 
@@ -126,8 +127,10 @@ def layout(**_query):
                         "One beat",
                         html.Div(id="record-beat-text", className="small"),
                         dcc.Graph(id="record-beat", config=graph_config("recording-beat", zoom=False), responsive=True, style={"height": "340px"}),
+                        dcc.Loading(html.Div(id="record-explain"), type="default", delay_show=300),
                         lead="The beat as the model saw it (its row: 120 Hz, scaled to 0-1) over the mean ±1 sd "
-                        "of the training beats of the class it was given.",
+                        "of the training beats of the class it was given; below it, why the cascade gave it "
+                        "that class, its R-R intervals included.",
                     ),
                     section(
                         "Every beat",
@@ -337,6 +340,33 @@ def classify(upload, lead, fs):
     return (*warning, meta, False, _summary(meta), reference, leads, meta["lead"], filters, "all", 0)
 
 
+@callback(
+    Output("record-message", "children", allow_duplicate=True),
+    Output("record-message", "color", allow_duplicate=True),
+    Output("record-message", "is_open", allow_duplicate=True),
+    Input("record-strip", "relayoutData"),
+    Input("record-strip", "clickData"),
+    Input("record-tachogram", "relayoutData"),
+    Input("record-tachogram", "clickData"),
+    Input("record-whole", "n_clicks"),
+    Input("record-table", "active_cell"),
+    Input("record-table", "page_current"),
+    Input("record-filter", "value"),
+    Input("record-jump", "value"),
+    Input("record-download-button", "n_clicks"),
+    State("record-state", "data"),
+    prevent_initial_call=True,
+)
+def tell_expired(*args):
+    """Say so when the analysis behind the page has expired: the other callbacks then leave the page as it was."""
+    meta = args[-1]
+    if not meta:
+        raise PreventUpdate
+    if is_stored(get_store(), meta):
+        raise PreventUpdate
+    return _message(str(UnknownUpload(meta["home"])))
+
+
 # ---------------------------------------------------------------- strip and tachogram
 
 
@@ -462,6 +492,7 @@ def pick_beat(strip_click, tachogram_click, cell, jump, meta):
 @callback(
     Output("record-beat", "figure"),
     Output("record-beat-text", "children"),
+    Output("record-explain", "children"),
     Input("record-pick", "data"),
     Input("record-state", "data"),
 )
@@ -478,6 +509,7 @@ def show_beat(pick, meta):
             ectopic = np.flatnonzero(table["predicted_class"].to_numpy() != "N")
             index = int(ectopic[0]) if len(ectopic) else 0
         row = beat_row(store, meta, table, index)
+        explanation = explain_beat(store, meta, row, index)
     except (UnknownUpload, KeyError):
         raise PreventUpdate from None
     beat = table.iloc[index]
@@ -490,7 +522,9 @@ def show_beat(pick, meta):
                    f", probability {probabilities[cls]:.1%}."], className="mb-0")
     figure = beat_figure(row, cls, probabilities, get_report()["templates"],
                          title=f"beat {index + 1:,} and the {cls} template")
-    return figure, text
+    why = explanation_view(explanation, row, get_report()["templates"], id="record-explain", subject=f"Beat {index + 1:,}",
+                           model="the rhythm-aware cascade", filename=f"beat-{index + 1}")
+    return figure, text, why
 
 
 # ---------------------------------------------------------------- the table and the download
