@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ from dash.testing.browser import Browser
 from dash.testing.wait import until
 
 from pagehelpers import REPO, click, open_path, wait_for_traces
+
+from pipeline.vocabulary import CLASS_NAMES
 
 pytestmark = pytest.mark.browser
 
@@ -284,4 +287,51 @@ def test_rec009_models_page_shows_the_rhythm_cascade_and_predict_says_it_needs_a
     open_path(dash_duo, "/predict")
     click(dash_duo, "#predict-needs-recording a")
     dash_duo.wait_for_element("#record-zone", timeout=20)
+    assert dash_duo.get_logs() == []
+
+
+def test_rec010_the_beat_view_says_why_the_rhythm_cascade_gave_its_class(dash_duo, dash_app, rhythm, report):
+    """The explanation is pipeline.explain's for the beat's whole input row, its R-R ratios in words."""
+    from pipeline.explain import explain_beats
+    from pipeline.records import beat_inputs
+    from pipeline.recording import read_recording
+
+    result = expected(rhythm, SAMPLE_HEA)
+    recording = read_recording(SAMPLE_HEA)
+    first = int(np.flatnonzero(result.table["predicted_class"].to_numpy() != "N")[0])
+    inputs = beat_inputs(recording.signal, recording.fs, result.table["sample"].to_numpy(), snap=True)
+    why = explain_beats(rhythm, inputs[first : first + 1], report["templates"])[0]
+    assert why.predicted_class == result.table["predicted_class"].iloc[first]
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/record")
+    click(dash_duo, "#record-sample")
+    check_counts(dash_duo, result)
+    dash_duo.wait_for_text_to_equal("#record-explain-title", f"Beat {first + 1:,}: {why.predicted_class} "
+                                    f"({CLASS_NAMES[why.predicted_class]}) by the "
+                                    "rhythm-aware cascade", timeout=30)
+    dash_duo.wait_for_contains_text("#record-explain-step1", f"P(abnormal) = {why.p_abnormal:.2f}")
+    shown = [li.text for li in dash_duo.find_elements("#record-explain-abnormal-reasons li")]
+    assert [text.split(" →")[0] for text in shown] == [r.text for r in why.abnormal_reasons[:5]], shown
+    # the R-R ratios read as words, against the recording's own rhythm
+    rr = next(r for r in why.abnormal_reasons if r.key == "rr_pre_rel")
+    assert rr.text == f"pre-R-R {inputs[first, 187]:.2f} of the recording's median", rr.text
+    wait_for_traces(dash_duo, "record-explain-abnormal")
+    assert dash_duo.get_logs() == []
+
+
+def test_rec011_an_expired_upload_is_said_on_the_page(dash_duo, dash_app, rhythm):
+    from dashboard.uploads import UnknownUpload, get_store
+
+    result = expected(rhythm, SAMPLE_HEA)
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/record")
+    click(dash_duo, "#record-sample")
+    check_counts(dash_duo, result)
+    store = get_store()
+    stale = time.time() - store.ttl_seconds - 60
+    for entry in store.root.iterdir():  # as if nobody had used them for longer than UPLOAD_TTL_MINUTES
+        os.utime(entry, (stale, stale))
+    store.purge_expired()
+    click(dash_duo, "#record-table tbody tr:nth-child(3) td[data-dash-column='time_s']")
+    dash_duo.wait_for_text_to_equal("#record-message", str(UnknownUpload("")), timeout=20)
     assert dash_duo.get_logs() == []
