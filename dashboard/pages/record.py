@@ -352,7 +352,6 @@ def classify(upload, lead, fs):
     Input("record-table", "active_cell"),
     Input("record-table", "page_current"),
     Input("record-filter", "value"),
-    Input("record-jump", "value"),
     Input("record-download-button", "n_clicks"),
     State("record-state", "data"),
     prevent_initial_call=True,
