@@ -65,7 +65,13 @@ def wait_for_traces(browser, graph_id: str, at_least: int = 1, timeout: float = 
 
 
 def upload_file(browser, path) -> None:
-    """Choose a file in the Predict page's file input, as a user would; upload.js streams it to /upload."""
+    """Choose a file in the Predict page's file input, as a user would; upload.js streams it to /upload.
+
+    The input lives outside the page's layout, so it exists before the Predict page is drawn; a user
+    can only reach it through the drop zone, so wait for that: the zone is drawn with the store that
+    takes upload.js's answer, and a small file sent earlier is finished before the page can take it.
+    """
+    browser.wait_for_element("#upload-zone")
     browser.wait_for_element("#upload-input").send_keys(str(path))
 
 
