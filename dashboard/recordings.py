@@ -221,4 +221,6 @@ def explain_beat(store: UploadStore, meta: dict, row: np.ndarray, index: int) ->
         raise KeyError("the beat features of this recording are no longer stored")
     features = _load_npy(data)[index]
     X = np.concatenate([row, features])[None, :]
-    return explain_beats(record_model(get_bundle()), X, get_report()["templates"])[0]
+    report = get_report()
+    return explain_beats(record_model(get_bundle()), X, report["templates"],
+                         report["recordings"].get("feature_templates"))[0]

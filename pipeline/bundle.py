@@ -100,7 +100,8 @@ def save_bundle(directory, models: dict, report: Report, table: pd.DataFrame, ch
         model.binary_booster.save_model(directory / files[0])
         model.multiclass_booster.save_model(directory / files[1])
         entries[name] = {"kind": "cascade", "files": files, "threshold": model.threshold_,
-                         "extra_features": list(model.extra_columns), "booster_features": len(model.feature_names)}
+                         "extra_features": list(model.extra_columns), "row_features": model.row_features,
+                         "booster_features": len(model.feature_names)}
     arrays = {}
     for name, model in models.items():
         arrays[f"{name}_beats"] = np.asarray(check_beats[name], dtype=np.float32)
@@ -154,7 +155,7 @@ def verify_bundle(directory) -> dict:
 
 
 def _load_cascade(directory: Path, entry: dict, n_jobs: int) -> Cascade:
-    features = BeatFeatures(tuple(entry["extra_features"]), n_jobs)
+    features = BeatFeatures(tuple(entry["extra_features"]), n_jobs, rows=bool(entry.get("row_features", True)))
     made = len(features.get_feature_names_out())
     if entry.get("booster_features") != made:
         raise BundleError(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import xgboost as xgb
 
-from pipeline.features import FEATURE_NAMES, SLOPE_SAMPLES, beat_features
+from pipeline.features import SLOPE_SAMPLES, beat_features
 from pipeline.vocabulary import ABNORMAL_CLASSES, CLASSES, N_SAMPLES, ROW_RATE_HZ
 
 CHUNK = 256  # beats per occlusion batch: each beat becomes 4 x (groups + 1) rows
@@ -73,6 +73,8 @@ def groups(feature_names: tuple[str, ...]) -> list[Group]:
     """The cascade's inputs in groups a clinician can place: waveform stretches, slope stretches, rhythm features."""
     index = {name: i for i, name in enumerate(feature_names)}
     out = []
+    if "sample_0" not in index:  # a cascade that reads only a recording's features (BeatFeatures(rows=False))
+        return [Group(name, (i,), None) for name, i in index.items()]
     for start in range(0, N_SAMPLES, WAVE_WINDOW):
         stop = min(start + WAVE_WINDOW, N_SAMPLES)
         out.append(Group(f"wave {start}", tuple(index[f"sample_{i}"] for i in range(start, stop)), (start, stop)))
@@ -94,6 +96,21 @@ RHYTHM_WORDS = {"rr_pre_rel": "pre-R-R", "rr_post_rel": "post-R-R", "rr_local_re
 RHYTHM_BASES = {"rel": "the recording's median", "local": "the local average R-R",
                 "long": "the five-minute average R-R", "pre": "the pre-R-R", "prev": "the previous beat's pre-R-R",
                 "irregularity": "the local average R-R"}
+# The rest of a recording's features (pipeline.rhythm), in words with the beat's value.
+RECORDING_WORDS = {
+    "irregularity_median": "R-R irregularity over a minute (median change {value:.2f} of the local R-R)",
+    "irregularity_share": "{value:.0%} of the surrounding minute's beats changed R-R by over 10%",
+    "irregularity_median_short": "R-R irregularity over 15 beats (median change {value:.2f} of the local R-R)",
+    "p_wave_corr": "P wave correlates {value:.2f} with the recording's usual P wave",
+    "p_wave_spread": "P-wave stretch spread {value:.2f} x the recording's usual one",
+    "pr_corr": "P wave to QRS onset correlates {value:.2f} with the recording's usual one",
+    "morph_corr_qrs": "QRS correlates {value:.2f} with the recording's median beat",
+    "morph_corr_beat": "QRS and T correlate {value:.2f} with the recording's median beat",
+    "morph_rms_qrs": "QRS differs from the recording's median beat by {value:.2f} (RMS)",
+    "morph_slope_ratio": "QRS slopes {value:.2f} x the recording's median beat's",
+    "morph_fall_delta": "R wave falls {value:+.0f} samples later than the recording's median beat",
+    "morph_trough_delta": "trough after R {value:+.2f} deeper than the recording's median beat",
+}
 
 
 def _describe(group: Group, features: np.ndarray, normal: np.ndarray, names: tuple[str, ...]) -> tuple[str, tuple | None]:
@@ -125,6 +142,8 @@ def _describe(group: Group, features: np.ndarray, normal: np.ndarray, names: tup
     }
     if name in RHYTHM_WORDS:
         return f"{RHYTHM_WORDS[name]} {value:.2f} of {RHYTHM_BASES[name.rsplit('_', 1)[1]]}", None
+    if name in RECORDING_WORDS:
+        return RECORDING_WORDS[name].format(value=value), None
     return words.get(name, (f"{name.replace('_', ' ')} {value:.2f}", None))
 
 
@@ -160,28 +179,35 @@ def _occlusion(booster, features: np.ndarray, references: np.ndarray, shares: np
     return np.einsum("m,nmk->nk", shares, log_p[:, :, :1] - log_p[:, :, 1:])
 
 
-def abnormal_templates(templates: Mapping[str, Mapping]) -> tuple[np.ndarray, np.ndarray]:
-    """The abnormal classes' mean training beats (m, 187) and their shares of the abnormal training beats."""
-    abnormal = [c for c in CLASSES[1:] if c in templates]
+def abnormal_templates(templates: Mapping[str, Mapping], also: Mapping[str, Mapping] | None = None
+                       ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The abnormal classes (those in `also` too, when given), their mean training beats (m, 187) and their
+    shares of the abnormal training beats."""
+    abnormal = [c for c in CLASSES[1:] if c in templates and (also is None or c in also)]
     counts = np.array([templates[c]["n"] for c in abnormal], dtype=float)
-    return np.array([templates[c]["mean"] for c in abnormal], dtype=np.float32), counts / counts.sum()
+    return abnormal, np.array([templates[c]["mean"] for c in abnormal], dtype=np.float32), counts / counts.sum()
 
 
-def explain_beats(cascade, X: np.ndarray, templates: Mapping[str, Mapping]) -> list[BeatExplanation]:
+def explain_beats(cascade, X: np.ndarray, templates: Mapping[str, Mapping],
+                  extra_templates: Mapping[str, Mapping] | None = None) -> list[BeatExplanation]:
     """One explanation per beat of X (rows as cascade.predict_proba takes them).
 
     `templates` is the report's class templates (class -> n, mean): the average normal beat
     the words compare against, and the abnormal classes' average beats that the multi-class
-    stage's occlusion puts in place of each group.
+    stage's occlusion puts in place of each group. `extra_templates` (class -> n, mean of the
+    cascade's extra columns; the report's recordings.feature_templates for the rhythm-aware
+    cascade) lets the occlusion replace the extra columns too; without it they weigh nothing there.
     """
     X = np.asarray(X, dtype=np.float32)
     names = tuple(cascade.feature_names)
     grouped = groups(names)
     features = cascade.feature_matrix(X)
-    extra = len(names) - len(FEATURE_NAMES)
-    normal = _reference_features(templates["N"]["mean"], extra)
-    beats, shares = abnormal_templates(templates)
-    references = np.vstack([_reference_features(b, extra) for b in beats])
+    extra, rows = len(cascade.extra_columns), cascade.row_features
+    normal = _reference_features(templates["N"]["mean"], extra, rows)
+    abnormal, beats, shares = abnormal_templates(templates, extra_templates)
+    references = np.vstack([_reference_features(b, extra, rows) for b in beats])
+    if extra and extra_templates:
+        references[:, len(names) - extra:] = [extra_templates[c]["mean"] for c in abnormal]
 
     binary = cascade.binary_booster
     contributions = binary.get_booster().predict(xgb.DMatrix(features, feature_names=list(names)),
@@ -190,8 +216,10 @@ def explain_beats(cascade, X: np.ndarray, templates: Mapping[str, Mapping]) -> l
     p_abnormal = binary.predict_proba(features)[:, 1]
     given_abnormal = cascade.multiclass_booster.predict_proba(features)
     chosen = np.argmax(given_abnormal, axis=1)
-    # A template has no recording (extra) features: those are never replaced, so they weigh nothing in this stage.
-    replaceable = [g if g.columns[0] < len(names) - extra else Group(g.key, (), g.span) for g in grouped]
+    # Without extra_templates a template has no recording (extra) features: those are never replaced,
+    # so they weigh nothing in this stage.
+    replaceable = [g if g.columns[0] < len(names) - extra or extra_templates else Group(g.key, (), g.span)
+                   for g in grouped]
     class_weights = np.vstack([
         _occlusion(cascade.multiclass_booster, features[i:i + CHUNK], references, shares, replaceable,
                    chosen[i:i + CHUNK])
@@ -214,6 +242,6 @@ def explain_beats(cascade, X: np.ndarray, templates: Mapping[str, Mapping]) -> l
     return out
 
 
-def _reference_features(beat, extra: int) -> np.ndarray:
-    row = beat_features(np.asarray(beat, dtype=np.float32)[None, :])[0]
-    return np.concatenate([row, np.zeros(extra, dtype=np.float32)])  # extras: never read (see explain_beats)
+def _reference_features(beat, extra: int, rows: bool = True) -> np.ndarray:
+    row = beat_features(np.asarray(beat, dtype=np.float32)[None, :])[0] if rows else np.zeros(0, np.float32)
+    return np.concatenate([row, np.zeros(extra, dtype=np.float32)])  # extras: set from extra_templates or never read

@@ -83,12 +83,16 @@ class BeatFeatures(TransformerMixin, BaseEstimator):
 
     X holds the 187 row samples, then one column per name in `extra` (rhythm features
     measured on the recording, for the rhythm-aware cascade), which pass through as
-    they are. Stateless: fit learns nothing, so one instance serves training and serving.
+    they are. With rows=False the row's own features are left out and only the extra
+    columns go on: the rhythm-aware cascade's choice (the 187 samples are each patient's
+    own shapes, and on DS1 grouped by record they cost more on new patients than they
+    gave). Stateless: fit learns nothing, so one instance serves training and serving.
     """
 
-    def __init__(self, extra: tuple[str, ...] = (), n_jobs: int = 1):
+    def __init__(self, extra: tuple[str, ...] = (), n_jobs: int = 1, rows: bool = True):
         self.extra = extra
         self.n_jobs = n_jobs
+        self.rows = rows
 
     def fit(self, X, y=None):
         self.n_features_in_ = N_SAMPLES + len(self.extra)
@@ -99,11 +103,13 @@ class BeatFeatures(TransformerMixin, BaseEstimator):
         if X.ndim != 2 or X.shape[1] != N_SAMPLES + len(self.extra):
             raise ValueError(f"expected beats of {N_SAMPLES} samples and {len(self.extra)} extra columns, "
                              f"got shape {X.shape}")
-        rows = beat_features(X[:, :N_SAMPLES], self.n_jobs)
-        return np.hstack([rows, X[:, N_SAMPLES:]]) if self.extra else rows
+        if not self.rows:
+            return np.ascontiguousarray(X[:, N_SAMPLES:])
+        features = beat_features(X[:, :N_SAMPLES], self.n_jobs)
+        return np.hstack([features, X[:, N_SAMPLES:]]) if self.extra else features
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        return np.asarray(FEATURE_NAMES + tuple(self.extra), dtype=object)
+        return np.asarray((FEATURE_NAMES if self.rows else ()) + tuple(self.extra), dtype=object)
 
     def __sklearn_is_fitted__(self) -> bool:
         return True  # nothing to learn

@@ -15,15 +15,24 @@ from pipeline.dataset import cut_rows
 from pipeline.detect import detect_beats, match_beats
 from pipeline.models import decide
 from pipeline.recording import Recording, to_model_rate
-from pipeline.rhythm import MORPHOLOGY_FEATURE_NAMES, RHYTHM_FEATURE_NAMES, morphology_features, rhythm_features
+from pipeline.rhythm import (
+    ATRIAL_FEATURE_NAMES,
+    IRREGULARITY_FEATURE_NAMES,
+    MORPHOLOGY_FEATURE_NAMES,
+    RHYTHM_FEATURE_NAMES,
+    atrial_features,
+    irregularity_features,
+    morphology_features,
+    rhythm_features,
+)
 from pipeline.vocabulary import AAMI, CLASSES
 
 MODEL_RATE = 360.0  # the MIT-BIH rate the rows are cut from (every third sample: 120 Hz)
 BEAT_SOURCES = ("detect", "annotations")
 RECORD_MODEL = "rhythm"  # the bundle's rhythm-aware cascade
-# What a beat of a recording carries beyond its row: rhythm, and shape relative to the recording's median beat
-# (both chosen by CV on DS1 grouped by record: bench/bench_rhythm.py).
-RECORD_FEATURES = RHYTHM_FEATURE_NAMES + MORPHOLOGY_FEATURE_NAMES
+# What a beat of a recording carries beyond its row: rhythm, shape relative to the recording's median beat,
+# irregularity and the P wave (chosen by CV on DS1 grouped by record: bench/bench_rhythm_select.py).
+RECORD_FEATURES = RHYTHM_FEATURE_NAMES + MORPHOLOGY_FEATURE_NAMES + IRREGULARITY_FEATURE_NAMES + ATRIAL_FEATURE_NAMES
 
 
 class RecordError(ValueError):
@@ -76,7 +85,9 @@ def beat_inputs(signal: np.ndarray, fs: float, positions: np.ndarray, snap: bool
     to_next = np.append(to_next, to_next[-1] if len(to_next) else int(MODEL_RATE))
     lengths = np.clip(-((-2 * to_next) // 5), 2, None)  # ceil(1.2 * interval / 3), as dataset.segment_lengths
     rows = cut_rows(at_model_rate, starts, lengths)
-    return np.hstack([rows, rhythm_features(positions, fs), morphology_features(rows)]).astype(np.float32)
+    return np.hstack([rows, rhythm_features(positions, fs), morphology_features(rows),
+                      irregularity_features(positions, fs), atrial_features(at_model_rate, starts, MODEL_RATE)],
+                     dtype=np.float32)
 
 
 def reference_beats(recording: Recording) -> tuple[np.ndarray, np.ndarray]:

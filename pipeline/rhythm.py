@@ -140,6 +140,89 @@ def _fall_and_trough(qrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fall, (qrs[:, 0] - trough).astype(np.float32)
 
 
+IRREGULARITY_WINDOW = 61  # beats (about a minute): long enough that a few premature beats do not move a median
+IRREGULARITY_SHORT = 15
+IRREGULARITY_FEATURE_NAMES = (
+    "irregularity_median",  # median over a minute of |successive R-R change| / the local median R-R
+    "irregularity_share",  # share of that minute's beats whose R-R changed by over 10% of the local median
+    "irregularity_median_short",  # the median over 15 beats
+)
+"""Irregularity that a few premature beats do not raise. In sinus rhythm with ectopic beats most
+successive R-R changes are small, so the median change stays low; in atrial fibrillation every
+change is large. The mean (rr_irregularity) rises with either, which is why, without these, the
+cascade called S a share of the beats of atrial fibrillation (DS1 records 201 and 203)."""
+
+
+def _centred_median(values: np.ndarray, width: int) -> np.ndarray:
+    """Median of `values` over `width` items centred on each item (the ends mirrored)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    before = width // 2
+    padded = np.pad(values, (before, width - 1 - before), mode="reflect" if len(values) > width else "edge")
+    return np.median(sliding_window_view(padded, width), axis=1)
+
+
+def irregularity_features(r_samples: np.ndarray, fs: float) -> np.ndarray:
+    """One recording's R peaks -> (n_beats, len(IRREGULARITY_FEATURE_NAMES)) float32 (see the names)."""
+    r_samples = np.asarray(r_samples, dtype=np.float64)
+    n = len(r_samples)
+    out = np.zeros((n, len(IRREGULARITY_FEATURE_NAMES)), dtype=np.float32)
+    if n < 2:
+        return out
+    rr = np.diff(r_samples) / float(fs)
+    pre = np.concatenate([[rr[0]], rr])
+    change = np.abs(np.diff(pre, prepend=pre[0])) / np.maximum(_centred_median(pre, 9), 1e-3)
+    out[:, 0] = _centred_median(change, IRREGULARITY_WINDOW)
+    out[:, 1] = _centred_mean((change > 0.1).astype(np.float64), IRREGULARITY_WINDOW)
+    out[:, 2] = _centred_median(change, IRREGULARITY_SHORT)
+    return out
+
+
+# The P wave is read off the signal, not the row: a row starts at the R peak, after the P wave.
+P_WAVE_S = (-0.25, -0.06)  # before the R peak: the P wave of a normal PR interval, short of the QRS
+PR_S = (-0.25, 0.05)  # the P wave through the start of the QRS
+ATRIAL_FEATURE_NAMES = (
+    "p_wave_corr",  # correlation of the stretch before the R peak with the recording's median stretch
+    "p_wave_spread",  # that stretch's standard deviation / the recording's median one
+    "pr_corr",  # the same correlation from the P wave through the start of the QRS
+)
+
+
+def _correlation_with_median(windows: np.ndarray) -> np.ndarray:
+    centred = windows - windows.mean(axis=1, keepdims=True)
+    template = np.median(centred, axis=0)
+    template = template - template.mean()
+    denominator = np.sqrt((centred * centred).sum(axis=1) * (template * template).sum())
+    return np.divide(centred @ template, denominator, out=np.zeros(len(windows), dtype=np.float32),
+                     where=denominator > 0)
+
+
+def atrial_features(signal: np.ndarray, r_samples: np.ndarray, fs: float) -> np.ndarray:
+    """The P wave before each R peak against the recording's typical one -> (n, len(ATRIAL_FEATURE_NAMES)) float32.
+
+    An S beat starts in the atria away from the sinus node: its P wave is early, shaped
+    differently or hidden in the T wave before it, so the stretch before its R peak differs
+    from the patient's usual one. Comparing with the recording's median stretch keeps this
+    relative to the patient, as the rhythm features are.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    r_samples = np.asarray(r_samples, dtype=np.int64)
+    out = np.zeros((len(r_samples), len(ATRIAL_FEATURE_NAMES)), dtype=np.float32)
+    if len(r_samples) == 0:
+        return out
+    first, last = (int(round(t * fs)) for t in PR_S)
+    p_stop = int(round(P_WAVE_S[1] * fs)) - first
+    padded = np.pad(np.asarray(signal, dtype=np.float32), (-first, last), mode="edge")
+    windows = sliding_window_view(padded, last - first)[np.clip(r_samples, 0, len(signal) - 1)]
+    p_wave = windows[:, :p_stop]
+    spread = p_wave.std(axis=1)
+    out[:, 0] = _correlation_with_median(p_wave)
+    out[:, 1] = spread / max(float(np.median(spread)), 1e-6)
+    out[:, 2] = _correlation_with_median(windows)
+    return out
+
+
 def ds1_folds(records, n_splits: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Cross-validation folds grouped by record: (training beats, held-out beats) index pairs.
 

@@ -112,7 +112,11 @@ def train_rhythm(mitdb_dir, p: Params, progress=None) -> tuple[object, dict]:
     cascade = make_cascade(p, extra=RECORD_FEATURES).fit(X, y, groups=groups)
     _log(progress, f"[rhythm] cascade fitted on {len(y):,} DS1 beats, threshold {cascade.threshold_:.2f} "
                    f"({time.perf_counter() - started:.0f} s)")
+    extra = X[:, -len(RECORD_FEATURES):]
+    templates = {c: {"n": int(np.sum(y == i)), "mean": extra[y == i].mean(axis=0).round(4).tolist()}
+                 for i, c in enumerate(CLASSES) if np.any(y == i)}
     section = {**RHYTHM_PROTOCOL, "splits": {"train": class_counts(y)}, "threshold": cascade.threshold_,
+               "features": list(RECORD_FEATURES), "feature_templates": templates,
                "records": {"train": train_records, "test": test_records},
                **evaluate_records(cascade, mitdb_dir, test_records, progress)}
     detected = section["detected_beats"]["per_class"]

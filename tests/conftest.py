@@ -72,13 +72,20 @@ def fixture_table():
 @pytest.fixture(scope="session")
 def fixture_training(fixture_table, tmp_path_factory):
     """Train once on the fixture beats and save the bundle: (served models, report, bundle folder)."""
+    from dataclasses import replace
+
     from pipeline.bundle import save_bundle
+    from pipeline.models import PARAMS
     from pipeline.train import check_beats, rhythm_check_beats, train_all
 
     small = make_small_params()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # LR stops early on purpose (small max_iter)
-        served, report = train_all(fixture_table, {"intra": small, "inter": small, "rhythm": small}, "mitdb",
+        # The rhythm-aware cascade keeps the served choices (a recording's features only, the cascade's
+        # macro-F1 threshold, a record held out a fold) with the small trees.
+        rhythm = replace(PARAMS["rhythm"], binary=small.binary, multiclass=small.multiclass,
+                         binary_smote_ratio=small.binary_smote_ratio, n_jobs=1)
+        served, report = train_all(fixture_table, {"intra": small, "inter": small, "rhythm": rhythm}, "mitdb",
                                    mitdb_dir=FIXTURE_MITDB)
     check = {name: check_beats(fixture_table) for name in ("logreg", "cascade")}
     check["rhythm"] = rhythm_check_beats(FIXTURE_MITDB, report)

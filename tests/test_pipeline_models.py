@@ -272,7 +272,33 @@ def test_mod_threshold_best_f1():
                    cv=2, random_state=0).fit(shifted, y).threshold_ == pytest.approx(0.45)
 
 
-def test_mod_threshold_grouped():
+def test_mod_threshold_macro_f1_keeps_s_beats():
+    """"macro_f1_nsv" scores the whole cascade: it keeps a band of S beats that abnormal-F1 gives up for fewer errors.
+
+    P(abnormal) (column 0): N in [0, 0.5) and 30 N in [0.55, 0.59]; S in [0.51, 0.54]; V and F in [0.7, 0.99].
+    Column 2 names the abnormal class, so the multi-class stage is right whenever it is asked. Abnormal-F1
+    is best above 0.55 (all V and F, no S); macro-F1 over N, S, V is best at 0.5 (S found).
+    """
+    rng = np.random.default_rng(2)
+    score = np.concatenate([rng.uniform(0, 0.5, 300), rng.uniform(0.55, 0.59, 30), rng.uniform(0.51, 0.54, 20),
+                            rng.uniform(0.7, 0.99, 70)])
+    y = np.repeat([0, 0, 1, 2, 3], [300, 30, 20, 60, 10])  # a few F: XGBoost's multi-class objective needs 3 classes
+    X = np.column_stack([score, np.zeros(len(y)), np.maximum(y, 1)])
+    grid = tuple(np.round(np.arange(0.1, 0.91, 0.05), 2))
+    multiclass = make_multiclass(Params(multiclass=XGBParams(n_estimators=30, max_depth=2, learning_rate=0.5)))
+
+    def chosen(scoring):
+        return Cascade(ScoreColumn(), Pipeline([("xgb", multiclass[-1])]), threshold="cv", threshold_grid=grid,
+                       cv=2, random_state=0, threshold_scoring=scoring).fit(X, y).threshold_
+
+    assert chosen("macro_f1_nsv") == pytest.approx(0.5)
+    assert chosen("abnormal_f1") >= 0.55
+    with pytest.raises(ValueError, match="threshold_scoring"):
+        chosen("accuracy")
+
+
+@pytest.mark.parametrize("scoring", Cascade.THRESHOLD_SCORES)
+def test_mod_threshold_grouped(scoring):
     """With groups, no fold's binary stage is scored on a record it was fitted on (fails if groups are dropped)."""
     rng = np.random.default_rng(1)
     score, y = _threshold_data(rng)
@@ -281,7 +307,7 @@ def test_mod_threshold_grouped():
     multiclass = make_multiclass(Params(multiclass=XGBParams(n_estimators=2, max_depth=1)))
     ScoreColumn.seen = []
     Cascade(ScoreColumn(), Pipeline([("xgb", multiclass[-1])]), threshold="cv", threshold_grid=(0.3, 0.5, 0.7),
-            cv=3, random_state=0).fit(X, y, groups=groups)
+            cv=3, random_state=0, threshold_scoring=scoring).fit(X, y, groups=groups)
     # Each CV fit (on some records) is followed by the scoring of its held-out fold; the final refit sees all.
     folds = [(fitted, scored[1]) for fitted, scored in zip(ScoreColumn.seen, ScoreColumn.seen[1:])
              if not isinstance(fitted, tuple) and isinstance(scored, tuple)]

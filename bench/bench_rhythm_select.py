@@ -1,0 +1,135 @@
+"""The rhythm-aware cascade's second selection round: leave-one-record-out CV on DS1 only.
+
+    .venv/bin/python bench/bench_rhythm_select.py [--mitdb-dir /work/shared/mitdb] [--boot 300]
+
+bench/bench_rhythm.py chose the first rhythm-aware cascade (row features + rhythm +
+morphology) by 5-fold CV on DS1. On DS2 it found 42% of S beats at +P 27%: most of its
+S calls were beats of atrial fibrillation, and the 187 row samples (each patient's own
+beat shapes) let it learn the DS1 patients rather than the rules. This round asks, on
+DS1 alone, whether to drop the row features and what to add instead:
+
+- candidates are sets of a beat's inputs, all from pipeline.records.beat_inputs on the
+  reference beats of the 22 DS1 records (no DS2 record is read);
+- each is scored by leave-one-record-out CV (22 folds, pipeline.rhythm.ds1_folds): both
+  stages fitted on 21 records (pipeline.models.make_binary / make_multiclass with the
+  served PARAMS["rhythm"], SMOTE inside each fold), the held-out record predicted;
+- the score is the macro-F1 over N, S, V of the pooled held-out predictions at the
+  candidate's best threshold on the served grid (what Cascade's "macro_f1_nsv" does);
+- a bootstrap over the 22 records (resampled with replacement, --boot times) says how
+  often each candidate would win: a candidate that wins only by one record's luck is
+  not a choice.
+
+One candidate divides the R-R intervals by the record's mean R-R instead of its median
+(the literature's usual normalisation); it is computed here only, from the same beats.
+The winner is what PARAMS["rhythm"] and RECORD_FEATURES serve. Results: bench/rhythm_select.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from pipeline.dataset import DS1  # noqa: E402
+from pipeline.models import PARAMS, decide, held_out_proba, macro_f1_nsv, make_binary, make_multiclass  # noqa: E402
+from pipeline.records import RECORD_FEATURES, read_mitdb_record, record_inputs, reference_beats  # noqa: E402
+from pipeline.rhythm import (ATRIAL_FEATURE_NAMES, IRREGULARITY_FEATURE_NAMES,  # noqa: E402
+                             MORPHOLOGY_FEATURE_NAMES, RHYTHM_FEATURE_NAMES, ds1_folds)
+from pipeline.vocabulary import N_SAMPLES  # noqa: E402
+
+RR_BY_MEDIAN = ("rr_pre_rel", "rr_post_rel", "rr_local_rel", "rr_long_rel")  # divided by the record's median R-R
+CANDIDATES = {  # name: (row features?, extra columns)
+    "rows + rhythm + morphology (first round, served before)": (True, RHYTHM_FEATURE_NAMES + MORPHOLOGY_FEATURE_NAMES),
+    "rhythm + morphology": (False, RHYTHM_FEATURE_NAMES + MORPHOLOGY_FEATURE_NAMES),
+    "rhythm + morphology + irregularity": (False, RHYTHM_FEATURE_NAMES + MORPHOLOGY_FEATURE_NAMES
+                                           + IRREGULARITY_FEATURE_NAMES),
+    "rhythm + morphology + P wave": (False, RHYTHM_FEATURE_NAMES + MORPHOLOGY_FEATURE_NAMES + ATRIAL_FEATURE_NAMES),
+    "rhythm + morphology + irregularity + P wave": (False, RECORD_FEATURES),
+    "the same, R-R divided by the record's mean": (False, RECORD_FEATURES),
+}
+MEAN_CANDIDATE = "the same, R-R divided by the record's mean"
+
+
+def median_over_mean(mitdb_dir, records) -> np.ndarray:
+    """Per beat: its record's median R-R / mean R-R (turns an R-R divided by the median into one divided by the mean)."""
+    parts = []
+    for record in records:
+        positions, _ = reference_beats(read_mitdb_record(mitdb_dir, record))
+        rr = np.diff(positions)
+        parts.append(np.full(len(positions), np.median(rr) / rr.mean()))
+    return np.concatenate(parts)
+
+
+def candidate_inputs(X: np.ndarray, extra: tuple[str, ...], ratio: np.ndarray | None) -> np.ndarray:
+    columns = [RECORD_FEATURES.index(name) + N_SAMPLES for name in extra]
+    out = np.hstack([X[:, :N_SAMPLES], X[:, columns]])
+    if ratio is not None:
+        for name in RR_BY_MEDIAN:
+            out[:, N_SAMPLES + extra.index(name)] *= ratio
+    return out
+
+
+def scores_at(y: np.ndarray, predicted: np.ndarray) -> dict:
+    out = {"macro_f1_nsv": macro_f1_nsv(y, predicted)}
+    for label, name in ((1, "S"), (2, "V")):
+        tp = int(np.sum((predicted == label) & (y == label)))
+        out[f"{name}_se"] = tp / max(int(np.sum(y == label)), 1)
+        out[f"{name}_ppv"] = tp / max(int(np.sum(predicted == label)), 1)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mitdb-dir", default="/work/shared/mitdb")
+    parser.add_argument("--boot", type=int, default=300)
+    args = parser.parse_args()
+    p = PARAMS["rhythm"]
+    X, y, groups = record_inputs(args.mitdb_dir, DS1)
+    folds = ds1_folds(groups, len(DS1))
+    ratio = median_over_mean(args.mitdb_dir, DS1)
+    results, predictions = {}, {}
+    for name, (rows, extra) in CANDIDATES.items():
+        started = time.perf_counter()
+        q = replace(p, row_features=rows)
+        inputs = candidate_inputs(X, extra, ratio if name == MEAN_CANDIDATE else None)
+        proba = held_out_proba(make_binary(q, extra), make_multiclass(q, extra), inputs, y, folds)
+        by_threshold = [macro_f1_nsv(y, decide(proba, t)) for t in p.threshold_grid]
+        threshold = p.threshold_grid[int(np.argmax(by_threshold))]
+        predictions[name] = decide(proba, threshold)
+        results[name] = {"threshold": threshold, **scores_at(y, predictions[name]),
+                         "seconds": round(time.perf_counter() - started, 1)}
+        r = results[name]
+        print(f"{name}: t={threshold} macro-F1 NSV {r['macro_f1_nsv']:.3f}  S {r['S_se']:.3f}/{r['S_ppv']:.3f}  "
+              f"V {r['V_se']:.3f}/{r['V_ppv']:.3f}  ({r['seconds']} s)", flush=True)
+
+    rng = np.random.default_rng(p.seed)
+    records = np.unique(groups)
+    where = {r: np.flatnonzero(groups == r) for r in records}
+    wins = dict.fromkeys(CANDIDATES, 0)
+    for _ in range(args.boot):
+        beats = np.concatenate([where[r] for r in rng.choice(records, len(records))])
+        score = {name: macro_f1_nsv(y[beats], predicted[beats]) for name, predicted in predictions.items()}
+        wins[max(score, key=score.get)] += 1
+    for name in CANDIDATES:
+        results[name]["bootstrap_wins"] = wins[name] / args.boot
+
+    print("\n| candidate (LOO-record CV on DS1) | threshold | macro-F1 N,S,V | S Se | S +P | V Se | V +P | "
+          "bootstrap wins |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['threshold']} | {r['macro_f1_nsv']:.3f} | {r['S_se']:.1%} | {r['S_ppv']:.1%} | "
+              f"{r['V_se']:.1%} | {r['V_ppv']:.1%} | {r['bootstrap_wins']:.0%} |")
+    out = {"machine": platform.node(), "params": p.to_dict(), "folds": "leave one DS1 record out (22)",
+           "boot": args.boot, "candidates": results}
+    (ROOT / "bench" / "rhythm_select.json").write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
