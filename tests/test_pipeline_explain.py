@@ -73,3 +73,34 @@ def test_exp003_reasons_point_where_the_classes_differ(fitted):
             assert e.class_reasons[0].key == "wave 48", e.class_reasons[:3]
             assert e.class_reasons[0].weight > 0
             assert "400-500 ms after the R peak" in e.class_reasons[0].text
+
+
+def test_exp_recording_features_only_cascade():
+    """A cascade that reads only a recording's features (rows=False): one group per feature, in words; with the
+    classes' mean features the multi-class stage's reasons point at the feature that tells the classes apart."""
+    rng = np.random.default_rng(4)
+    n = 60
+    y = np.repeat(np.arange(len(CLASSES)), n)
+    extra = ("rr_pre_rel", "p_wave_corr", "morph_corr_qrs")
+    features = np.column_stack([
+        np.where(y == 1, 0.6, 1.0) + 0.05 * rng.standard_normal(len(y)),  # S beats come early
+        np.where(y == 0, 0.9, 0.2) + 0.05 * rng.standard_normal(len(y)),  # no usual P wave before abnormal beats
+        np.where(y >= 2, 0.2 + 0.2 * (y - 2), 0.95) + 0.02 * rng.standard_normal(len(y)),  # V, F, Q: other QRS
+    ]).astype(np.float32)
+    X = np.hstack([np.full((len(y), N_SAMPLES), 0.5, np.float32), features])
+    small = XGBParams(n_estimators=30, max_depth=3, colsample_bytree=1.0)
+    params = Params(binary=small, multiclass=XGBParams(n_estimators=30, max_depth=3, colsample_bytree=1.0,
+                                                       multi_strategy="multi_output_tree"),
+                    binary_smote_ratio=1.0, n_jobs=1, row_features=False)
+    cascade = make_cascade(params, extra).fit(X, y)
+    assert cascade.feature_names == extra and not cascade.row_features
+    assert [g.key for g in groups(cascade.feature_names)] == list(extra)
+    templates = {c: {"n": n, "mean": np.full(N_SAMPLES, 0.5)} for c in CLASSES}
+    extra_templates = {c: {"n": n, "mean": features[y == i].mean(axis=0).tolist()} for i, c in enumerate(CLASSES)}
+    s_beat = X[y == 1][:1]
+    without, with_means = (explain_beats(cascade, s_beat, templates, t)[0] for t in (None, extra_templates))
+    assert with_means.predicted_class == "S"
+    assert all(r.weight == 0 for r in without.class_reasons)  # nothing to put in place of the features
+    assert with_means.class_reasons[0].key == "rr_pre_rel" and with_means.class_reasons[0].weight > 0
+    p_wave = next(r for r in with_means.abnormal_reasons if r.key == "p_wave_corr")
+    assert p_wave.text == f"P wave correlates {s_beat[0, N_SAMPLES + 1]:.2f} with the recording's usual P wave"

@@ -300,7 +300,8 @@ def test_rec010_the_beat_view_says_why_the_rhythm_cascade_gave_its_class(dash_du
     recording = read_recording(SAMPLE_HEA)
     first = int(np.flatnonzero(result.table["predicted_class"].to_numpy() != "N")[0])
     inputs = beat_inputs(recording.signal, recording.fs, result.table["sample"].to_numpy(), snap=True)
-    why = explain_beats(rhythm, inputs[first : first + 1], report["templates"])[0]
+    why = explain_beats(rhythm, inputs[first : first + 1], report["templates"],
+                        report["recordings"].get("feature_templates"))[0]
     assert why.predicted_class == result.table["predicted_class"].iloc[first]
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/record")
