@@ -8,7 +8,8 @@ Usage: python bench/bench_records.py [--mitdb-dir DIR] [--runs 3] [--before DIR]
   reading, detection, features, prediction, writing the CSVs).
 - A 24-hour two-lead recording made by joining MIT-BIH records end to end (48 x 30 min),
   written as one WFDB record: classify-record's wall time and peak memory (ru_maxrss).
-Medians of --runs runs; the machine's load average is printed beside them. --before DIR also times
+Medians of --runs runs, wall and CPU time (user + system: steadier than wall time on a shared machine);
+the machine's load average is printed beside them. --before DIR also times
 classify-record from another checkout of the project (e.g. `git worktree add --detach /tmp/before COMMIT`)
 in the same loop, so a change is measured against the code before it under the same load.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,11 +40,17 @@ for path in sys.argv[1:]:
 """
 
 
-def timed(command: list[str], cwd: Path = REPO) -> float:
-    """Wall seconds of a child process."""
+def timed(command: list[str], cwd: Path = REPO) -> tuple[float, float]:
+    """Wall seconds of a child process, and the CPU seconds it used (user + system, all its threads).
+
+    On a shared machine the wall time depends on what else runs; the CPU time much less so.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def peak_of(command: list[str]) -> tuple[float, float]:
@@ -87,11 +95,14 @@ def main() -> None:
             if args.before:
                 before.append(timed([*command, str(tmp / "out_before")], cwd=args.before))
         print(f"load average {os.getloadavg()[0]:.1f}")
-        print(f"wfdb reads the 22 DS2 records: median {statistics.median(read):.1f} s ({', '.join(f'{t:.1f}' for t in read)})")
-        for name, times in (("classify-record on the 22:    ", classify), (f"the same from {args.before}:", before)):
-            if times:
-                print(f"{name} median {statistics.median(times):.1f} s ({', '.join(f'{t:.1f}' for t in times)}); "
-                      f"ratio {statistics.median(times) / statistics.median(read):.2f}")
+        base_wall = statistics.median(w for w, _ in read)
+        base_cpu = statistics.median(c for _, c in read)
+        for name, runs in (("wfdb reads the 22 DS2 records:", read), ("classify-record on the 22:    ", classify),
+                           (f"the same from {args.before}:", before)):
+            if runs:
+                wall, cpu = statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
+                print(f"{name} median {wall:.1f} s ({', '.join(f'{w:.1f}' for w, _ in runs)}), ratio {wall / base_wall:.2f}; "
+                      f"CPU {cpu:.1f} s, ratio {cpu / base_cpu:.2f}")
         if args.before:
             same = all((tmp / "out" / f"{r}.csv").read_bytes() == (tmp / "out_before" / f"{r}.csv").read_bytes()
                        for r in DS2)
