@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import (
     GroupKFold,
     StratifiedKFold,
@@ -20,7 +21,7 @@ from xgboost import XGBClassifier
 from pipeline.features import BeatFeatures
 from pipeline.vocabulary import ABNORMAL_CLASSES, CLASSES, NORMAL
 
-if TYPE_CHECKING:  # imbalanced-learn is imported to train only: 0.4 s that serving skips
+if TYPE_CHECKING:  # imbalanced-learn is for training only: its import costs 0.4 s that serving does not pay
     from imblearn.pipeline import Pipeline as ImbPipeline
 
     from pipeline.smote import AdaptiveSMOTE
@@ -85,8 +86,6 @@ PARAMS = {
 
 def make_logreg(p: Params) -> Pipeline:
     """Scaler and LR as one object, so the training scaler is the one every prediction uses."""
-    from sklearn.linear_model import LogisticRegression  # imported to train only: 0.1 s that serving skips
-
     return Pipeline([
         ("scale", StandardScaler()),
         ("logreg", LogisticRegression(C=p.logreg_C, class_weight="balanced", max_iter=p.logreg_max_iter,
