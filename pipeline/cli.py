@@ -4,7 +4,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +155,34 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+RECORD_WORKERS = 4  # recordings classified at once; each holds its signals (a 24-hour one about 1.1 GB at peak)
+_recording_warnings = threading.local()  # .shown: the warnings of the recording this thread classifies
+
+
+def _keep_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """warnings.showwarning during classify-record: a warning is printed with its recording's lines."""
+    text = warnings.formatwarning(message, category, filename, lineno, line)
+    shown = getattr(_recording_warnings, "shown", None)
+    if shown is None:
+        sys.stderr.write(text)
+    else:
+        shown.append(text)
+
+
+def summary_lines(name: str, result, out: Path) -> str:
+    """What classify-record prints for a recording: beats, heart rate and classes; Se and +P with annotations."""
+    summary = result.summary
+    counts = " ".join(f"{c} {n:,}" for c, n in summary["counts"].items())
+    text = f"{name}: {summary['beats']:,} beats, mean heart rate {summary['mean_hr_bpm']:.0f} bpm, {counts} -> {out}\n"
+    if result.reference:
+        detection = result.reference["detection"]
+        text += (f"  against the annotations: beats Se {detection['sensitivity']:.2%} +P "
+                 f"{detection['positive_predictivity']:.2%}; " + ", ".join(
+                     f"{c} Se {m['sensitivity']:.1%} +P {m['positive_predictivity']:.1%}"
+                     for c, m in result.reference["per_class"].items() if m["reference"] or m["given"]) + "\n")
+    return text
+
+
 def cmd_classify_record(args) -> int:
     """Find and classify every heartbeat of each recording; one CSV per recording, one summary line each."""
     from pipeline.bundle import load_bundle
@@ -164,29 +195,37 @@ def cmd_classify_record(args) -> int:
     if len(set(outputs)) < len(outputs):
         raise InputError("Two recordings have the same name, so their outputs would overwrite each other: "
                          "classify them in separate calls.")
-    model = record_model(load_bundle(args.models, n_jobs=os.cpu_count() or 1, only=("rhythm",)))
-    failed = 0
-    for path, out in zip(args.paths, outputs):
+    cores = os.cpu_count() or 1
+    workers = min(RECORD_WORKERS, cores, len(args.paths))
+    model = record_model(load_bundle(args.models, n_jobs=max(1, cores // workers), only=("rhythm",)))
+
+    def classify(path: Path, out: Path) -> tuple[str, bool]:
+        """Read, classify and write one recording: what to print for it (its warnings first), and whether it failed."""
+        _recording_warnings.shown = shown = []
         try:
             recording = read_recording(path, fs=args.fs, lead=args.lead)
             result = classify_recording(recording, model, args.beats)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            result.table.to_csv(out, index=False)
+            return "".join(shown) + summary_lines(recording.name, result, out), False
         except (RecordingError, RecordError) as exc:
-            print(f"error: {path}: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        out.parent.mkdir(parents=True, exist_ok=True)
-        result.table.to_csv(out, index=False)
-        summary = result.summary
-        counts = " ".join(f"{c} {n:,}" for c, n in summary["counts"].items())
-        print(f"{recording.name}: {summary['beats']:,} beats, mean heart rate {summary['mean_hr_bpm']:.0f} bpm, "
-              f"{counts} -> {out}", file=sys.stderr)
-        if result.reference:
-            detection = result.reference["detection"]
-            print(f"  against the annotations: beats Se {detection['sensitivity']:.2%} +P "
-                  f"{detection['positive_predictivity']:.2%}; " + ", ".join(
-                      f"{c} Se {m['sensitivity']:.1%} +P {m['positive_predictivity']:.1%}"
-                      for c, m in result.reference["per_class"].items() if m["reference"] or m["given"]),
-                  file=sys.stderr)
+            return "".join(shown) + f"error: {path}: {exc}\n", True
+        finally:
+            _recording_warnings.shown = None
+
+    # Several recordings are classified at once on threads (reading, filtering, detection and XGBoost spend
+    # most of their time in C code that releases the GIL); stderr still reads in the order they were given.
+    failed = 0
+    pool = ThreadPoolExecutor(workers)
+    shown_before = warnings.showwarning
+    warnings.showwarning = _keep_warning
+    try:
+        for text, failed_one in pool.map(classify, args.paths, outputs):
+            sys.stderr.write(text)
+            failed += failed_one
+    finally:
+        warnings.showwarning = shown_before
+        pool.shutdown(cancel_futures=True)  # after an unexpected error or Ctrl-C, start no further recording
     return USAGE_ERROR if failed else 0
 
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
-from imblearn.over_sampling import SMOTE
-from imblearn.pipeline import Pipeline as ImbPipeline
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
@@ -22,6 +21,11 @@ from xgboost import XGBClassifier
 
 from pipeline.features import BeatFeatures
 from pipeline.vocabulary import ABNORMAL_CLASSES, CLASSES, NORMAL
+
+if TYPE_CHECKING:  # imbalanced-learn is for training only: its import costs 0.4 s that serving does not pay
+    from imblearn.pipeline import Pipeline as ImbPipeline
+
+    from pipeline.smote import AdaptiveSMOTE
 
 
 @dataclass(frozen=True)
@@ -109,29 +113,16 @@ def abnormal_target(y: np.ndarray, ratio: float) -> dict:
     return {1: max(int(ratio * counts[0]), int(counts[1]))}
 
 
-class AdaptiveSMOTE(SMOTE):
-    """SMOTE that uses fewer neighbours for a class with too few beats for k.
+def make_smote(p: Params, sampling_strategy="auto") -> AdaptiveSMOTE:
+    from pipeline.smote import AdaptiveSMOTE
 
-    A fold of DS1 grouped by record can hold only 2 Q beats; plain SMOTE would stop
-    there. A class with a single beat is left as it is (nothing to interpolate).
-    """
-
-    def _fit_resample(self, X, y):
-        counts = np.bincount(y)
-        smallest = int(counts[counts > 0].min())
-        if isinstance(self.k_neighbors, int) and smallest <= self.k_neighbors:
-            if smallest < 2:
-                return X, y
-            return SMOTE(**{**self.get_params(), "k_neighbors": smallest - 1}).fit_resample(X, y)
-        return super()._fit_resample(X, y)
-
-
-def make_smote(p: Params, sampling_strategy="auto") -> SMOTE:
     return AdaptiveSMOTE(sampling_strategy=sampling_strategy, k_neighbors=p.smote_k_neighbors, random_state=p.seed)
 
 
 def make_binary(p: Params, extra: tuple[str, ...] = ()) -> ImbPipeline:
     """Normal vs abnormal on raw beats: features, SMOTE (training folds only), booster."""
+    from imblearn.pipeline import Pipeline as ImbPipeline
+
     return ImbPipeline([
         ("features", BeatFeatures(extra, p.n_jobs, rows=p.row_features)),
         ("smote", make_smote(p, partial(abnormal_target, ratio=p.binary_smote_ratio))),
@@ -141,6 +132,8 @@ def make_binary(p: Params, extra: tuple[str, ...] = ()) -> ImbPipeline:
 
 def make_multiclass(p: Params, extra: tuple[str, ...] = ()) -> ImbPipeline:
     """S, V, F, Q among abnormal beats, on raw beats, the same way."""
+    from imblearn.pipeline import Pipeline as ImbPipeline
+
     return ImbPipeline([
         ("features", BeatFeatures(extra, p.n_jobs, rows=p.row_features)),
         ("smote", make_smote(p)),

@@ -133,6 +133,46 @@ def test_rec_cli_bad_recording(bad, expected, tmp_path, capsys, fixture_bundle_d
     assert code == 2 and expected in err.lower() and len(err.splitlines()) == 1 and "Traceback" not in err
 
 
+def test_rec_cli_many_in_order(tmp_path, capsys, fixture_bundle_dir):
+    """Many recordings in one call (classified several at a time) print and write what one call each does: the
+    lines in the order given, one error line per bad recording, a recording's warning just before its lines."""
+    import warnings
+
+    from pipeline.recording import RecordingWarning
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    lines = FORMATS["csv"].read_text().splitlines()
+    for row in range(1_001, 1_101):  # 0.4 s of missing MLII: filled, with a warning
+        t, _, v1 = lines[row].split(",")
+        lines[row] = f"{t},,{v1}"
+    (inputs / "gap.csv").write_text("\n".join(lines) + "\n")
+    (inputs / "flat.csv").write_text("time_s,MLII\n" + "".join(f"{i / 250:.4f},0.5\n" for i in range(250 * 20)))
+    # The slowest first and quick failures after it: lines printed as recordings finish would start with an error.
+    paths = [FORMATS["wfdb"], inputs / "missing.hea", inputs / "gap.csv", inputs / "flat.csv", FORMATS["csv"]]
+    out = tmp_path / "out"
+
+    def run(*paths):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the libraries' deprecation notices
+            warnings.simplefilter("always", RecordingWarning)  # at every call, not once per process
+            code = main(["classify-record", *map(str, paths), "--out-dir", str(out), "--models", str(fixture_bundle_dir)])
+        return code, capsys.readouterr().err
+
+    code, err = run(*paths)
+    together = {p.name: p.read_bytes() for p in out.iterdir()}
+    alone = [run(path) for path in paths]
+    assert code == 2 and [c for c, _ in alone] == [0, 2, 0, 2, 0]
+    assert err == "".join(e for _, e in alone)
+    assert together == {p.name: p.read_bytes() for p in out.iterdir()}
+    assert sorted(together) == ["200.csv", "200_250hz.csv", "gap.csv"]
+    heads = [line for line in err.splitlines() if not line.startswith(" ")]  # not Se/+P, nor a warning's code line
+    assert len(heads) == 6, err
+    assert heads[0].startswith("200: ") and heads[3].startswith("gap: ") and heads[5].startswith("200_250hz: "), err
+    assert heads[1].startswith(f"error: {inputs / 'missing.hea'}: ") and heads[4].startswith(f"error: {inputs / 'flat.csv'}: ")
+    assert "RecordingWarning: Lead MLII of gap.csv: 1 gap(s)" in heads[2], err
+
+
 def test_rec_committed_formats():
     """The served rhythm-aware cascade gives the excerpt's beats the same classes from WFDB, a 250 Hz CSV and EDF."""
     from tests.conftest import REPO
