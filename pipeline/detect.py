@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.ndimage
 import scipy.signal
-import sleepecg
 from numpy.lib.stride_tricks import sliding_window_view
+from sleepecg._heartbeat_detection import _squared_moving_integration, _thresholding
 
 MIN_FS, MAX_FS = 100.0, 1000.0
 # The rule's parameters: GAP_RATIO, GAP_MARGIN, SHORT_RATIO and WEAK_RATIO chosen on the DS1 records only
@@ -21,15 +21,23 @@ WEAK_RATIO = 0.5  # ... is dropped when its QRS is this weak relative to its nei
 FAINT_RATIO = 0.3  # any beat this weak on every lead is dropped
 LOCAL_BEATS = 9  # beats in the local median R-R where gaps are sought
 LOCAL_AMPLITUDE_BEATS = 15  # beats in the local medians of QRS amplitude and R-R where weak beats are judged
-CHUNK_S = 3600.0  # long recordings are detected an hour at a time, so working memory stays small (62 MB a day) ...
+CHUNK_S = 3600.0  # long recordings are detected an hour at a time, so working memory stays small (42 MB a day) ...
 OVERLAP_S = 10.0  # ... each hour with this much of its neighbours, so thresholds and medians settle
 
 
-def _qrs_envelope(signal: np.ndarray, fs: float) -> np.ndarray:
-    """|ECG| band-passed to the QRS band (5-30 Hz, zero phase): its peak is the R (or dominant S/QS) deflection."""
+def _qrs_band(signal: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """One lead band-passed to the QRS band once, for both our envelope and sleepecg's detector.
+
+    Returns the QRS envelope, |ECG| band-passed (its peak is the R, or dominant S/QS, deflection), and the
+    band-passed lead as sleepecg's detector takes it: float64, without a flat start (sleepecg skips one, so
+    that it does not upset the detector's thresholds). The filter is sleepecg's own, a 2nd-order Butterworth
+    5-30 Hz run forward and back (zero phase), in float32: that halves the memory of a 24-hour envelope and
+    is ample for locating a peak.
+    """
     sos = scipy.signal.butter(2, (5, 30), btype="bandpass", fs=fs, output="sos")
-    # float32 halves the memory of a 24-hour envelope and is ample for locating a peak.
-    return np.abs(scipy.signal.sosfiltfilt(sos.astype(np.float32), signal.astype(np.float32)))
+    filtered = scipy.signal.sosfiltfilt(sos.astype(np.float32), signal.astype(np.float32))
+    first = 0 if signal[1] != signal[0] else int(np.argmax(signal != signal[0]))
+    return np.abs(filtered), np.ascontiguousarray(filtered[first:], dtype=np.float64)
 
 
 def _windows(envelope: np.ndarray, positions: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
@@ -74,8 +82,24 @@ def _local_median(values: np.ndarray, n: int) -> np.ndarray:
     return scipy.ndimage.median_filter(values.astype(np.float64), size=n, mode="nearest")
 
 
-def _sleepecg(signal: np.ndarray, fs: float) -> np.ndarray:
-    return np.asarray(sleepecg.detect_heartbeats(signal, fs), dtype=np.int64)
+def _sleepecg(filtered: np.ndarray, fs: float) -> np.ndarray:
+    """sleepecg's detector (Pan-Tompkins, C backend) on a lead _qrs_band has filtered: the steps that
+    sleepecg.detect_heartbeats takes after its own filter, so that each lead is filtered once, not twice.
+
+    sleepecg 0.6 has no public function that takes a filtered signal, so this calls the private C functions
+    detect_heartbeats itself calls. Given our float32 filter's output rather than its float64 one, it can put a
+    detection a sample off detect_heartbeats's at a near-tie; _refine moves both to the same R peak.
+    """
+    derivative = np.correlate(filtered, np.array([-1, -2, 0, 2, 1]), mode="same")  # Pan & Tompkins' derivative
+    integrated = _squared_moving_integration(derivative, int(0.15 * fs))  # over 150 ms, as detect_heartbeats
+    return np.flatnonzero(_thresholding(filtered, integrated, fs)).astype(np.int64)
+
+
+def _lead(signal: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """One lead's detections, each moved to its R peak, and its QRS envelope."""
+    envelope, filtered = _qrs_band(signal, fs)
+    first = len(signal) - len(filtered)  # the flat start sleepecg's detector did not see
+    return _refine(envelope, first + _sleepecg(filtered, fs), fs), envelope
 
 
 def _fill_gaps(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
@@ -193,16 +217,10 @@ def _detect(signals: np.ndarray, fs: float, lead: int) -> np.ndarray:
     if not _usable(signals[:, lead]):
         return np.empty(0, dtype=np.int64)
     others = [i for i in range(signals.shape[1]) if i != lead and _usable(signals[:, i])][:1]
-    primary = np.ascontiguousarray(signals[:, lead])  # one contiguous copy serves both filters
-    envelope = _qrs_envelope(primary, fs)
-    beats = _refine(envelope, _sleepecg(primary, fs), fs)
-    del primary
+    beats, envelope = _lead(signals[:, lead], fs)
     envelopes = [envelope]
     for other in others:
-        signal = np.ascontiguousarray(signals[:, other])
-        other_envelope = _qrs_envelope(signal, fs)
-        secondary = _refine(other_envelope, _sleepecg(signal, fs), fs)
-        del signal
+        secondary, other_envelope = _lead(signals[:, other], fs)
         # A filled beat is placed on the primary lead's R peak when that lead shows one nearby.
         added = np.setdiff1d(_fill_gaps(beats, secondary), beats)
         placed = _window_argmax(envelope, added, int(0.05 * fs))
