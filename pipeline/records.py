@@ -16,11 +16,9 @@ from pipeline.detect import detect_beats, match_beats
 from pipeline.models import decide
 from pipeline.recording import Recording, to_model_rate
 from pipeline.rhythm import (
-    ATRIAL_FEATURE_NAMES,
     IRREGULARITY_FEATURE_NAMES,
     MORPHOLOGY_FEATURE_NAMES,
     RHYTHM_FEATURE_NAMES,
-    atrial_features,
     irregularity_features,
     morphology_features,
     rhythm_features,
@@ -31,8 +29,8 @@ MODEL_RATE = 360.0  # the MIT-BIH rate the rows are cut from (every third sample
 BEAT_SOURCES = ("detect", "annotations")
 RECORD_MODEL = "rhythm"  # the bundle's rhythm-aware cascade
 # What a beat of a recording carries beyond its row: rhythm, shape relative to the recording's median beat,
-# irregularity and the P wave (chosen by CV on DS1 grouped by record: bench/bench_rhythm_select.py).
-RECORD_FEATURES = RHYTHM_FEATURE_NAMES + MORPHOLOGY_FEATURE_NAMES + IRREGULARITY_FEATURE_NAMES + ATRIAL_FEATURE_NAMES
+# and irregularity (chosen by CV on DS1 grouped by record: bench/bench_rhythm.py, bench/bench_rhythm_select.py).
+RECORD_FEATURES = RHYTHM_FEATURE_NAMES + MORPHOLOGY_FEATURE_NAMES + IRREGULARITY_FEATURE_NAMES
 
 
 class RecordError(ValueError):
@@ -86,8 +84,7 @@ def beat_inputs(signal: np.ndarray, fs: float, positions: np.ndarray, snap: bool
     lengths = np.clip(-((-2 * to_next) // 5), 2, None)  # ceil(1.2 * interval / 3), as dataset.segment_lengths
     rows = cut_rows(at_model_rate, starts, lengths)
     return np.hstack([rows, rhythm_features(positions, fs), morphology_features(rows),
-                      irregularity_features(positions, fs), atrial_features(at_model_rate, starts, MODEL_RATE)],
-                     dtype=np.float32)
+                      irregularity_features(positions, fs)], dtype=np.float32)
 
 
 def reference_beats(recording: Recording) -> tuple[np.ndarray, np.ndarray]:

@@ -178,51 +178,6 @@ def irregularity_features(r_samples: np.ndarray, fs: float) -> np.ndarray:
     return out
 
 
-# The P wave is read off the signal, not the row: a row starts at the R peak, after the P wave.
-P_WAVE_S = (-0.25, -0.06)  # before the R peak: the P wave of a normal PR interval, short of the QRS
-PR_S = (-0.25, 0.05)  # the P wave through the start of the QRS
-ATRIAL_FEATURE_NAMES = (
-    "p_wave_corr",  # correlation of the stretch before the R peak with the recording's median stretch
-    "p_wave_spread",  # that stretch's standard deviation / the recording's median one
-    "pr_corr",  # the same correlation from the P wave through the start of the QRS
-)
-
-
-def _correlation_with_median(windows: np.ndarray) -> np.ndarray:
-    centred = windows - windows.mean(axis=1, keepdims=True)
-    template = np.median(centred, axis=0)
-    template = template - template.mean()
-    denominator = np.sqrt((centred * centred).sum(axis=1) * (template * template).sum())
-    return np.divide(centred @ template, denominator, out=np.zeros(len(windows), dtype=np.float32),
-                     where=denominator > 0)
-
-
-def atrial_features(signal: np.ndarray, r_samples: np.ndarray, fs: float) -> np.ndarray:
-    """The P wave before each R peak against the recording's typical one -> (n, len(ATRIAL_FEATURE_NAMES)) float32.
-
-    An S beat starts in the atria away from the sinus node: its P wave is early, shaped
-    differently or hidden in the T wave before it, so the stretch before its R peak differs
-    from the patient's usual one. Comparing with the recording's median stretch keeps this
-    relative to the patient, as the rhythm features are.
-    """
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    r_samples = np.asarray(r_samples, dtype=np.int64)
-    out = np.zeros((len(r_samples), len(ATRIAL_FEATURE_NAMES)), dtype=np.float32)
-    if len(r_samples) == 0:
-        return out
-    first, last = (int(round(t * fs)) for t in PR_S)
-    p_stop = int(round(P_WAVE_S[1] * fs)) - first
-    padded = np.pad(np.asarray(signal, dtype=np.float32), (-first, last), mode="edge")
-    windows = sliding_window_view(padded, last - first)[np.clip(r_samples, 0, len(signal) - 1)]
-    p_wave = windows[:, :p_stop]
-    spread = p_wave.std(axis=1)
-    out[:, 0] = _correlation_with_median(p_wave)
-    out[:, 1] = spread / max(float(np.median(spread)), 1e-6)
-    out[:, 2] = _correlation_with_median(windows)
-    return out
-
-
 def ds1_folds(records, n_splits: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Cross-validation folds grouped by record: (training beats, held-out beats) index pairs.
 

@@ -81,10 +81,10 @@ def test_exp_recording_features_only_cascade():
     rng = np.random.default_rng(4)
     n = 60
     y = np.repeat(np.arange(len(CLASSES)), n)
-    extra = ("rr_pre_rel", "p_wave_corr", "morph_corr_qrs")
+    extra = ("rr_pre_rel", "irregularity_median", "morph_corr_qrs")
     features = np.column_stack([
         np.where(y == 1, 0.6, 1.0) + 0.05 * rng.standard_normal(len(y)),  # S beats come early
-        np.where(y == 0, 0.9, 0.2) + 0.05 * rng.standard_normal(len(y)),  # no usual P wave before abnormal beats
+        np.where(y == 0, 0.02, 0.3) + 0.01 * rng.standard_normal(len(y)),  # abnormal beats sit in irregular rhythm
         np.where(y >= 2, 0.2 + 0.2 * (y - 2), 0.95) + 0.02 * rng.standard_normal(len(y)),  # V, F, Q: other QRS
     ]).astype(np.float32)
     X = np.hstack([np.full((len(y), N_SAMPLES), 0.5, np.float32), features])
@@ -102,5 +102,6 @@ def test_exp_recording_features_only_cascade():
     assert with_means.predicted_class == "S"
     assert all(r.weight == 0 for r in without.class_reasons)  # nothing to put in place of the features
     assert with_means.class_reasons[0].key == "rr_pre_rel" and with_means.class_reasons[0].weight > 0
-    p_wave = next(r for r in with_means.abnormal_reasons if r.key == "p_wave_corr")
-    assert p_wave.text == f"P wave correlates {s_beat[0, N_SAMPLES + 1]:.2f} with the recording's usual P wave"
+    irregular = next(r for r in with_means.abnormal_reasons if r.key == "irregularity_median")
+    assert irregular.text == (f"R-R irregularity over a minute (median change {s_beat[0, N_SAMPLES + 1]:.2f} "
+                              "of the local R-R)")

@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 
 from pipeline.dataset import DS1
-from pipeline.rhythm import (ATRIAL_FEATURE_NAMES, IRREGULARITY_FEATURE_NAMES, MORPHOLOGY_FEATURE_NAMES,
-                             RHYTHM_FEATURE_NAMES, atrial_features, ds1_folds, irregularity_features,
-                             morphology_features, rhythm_features)
+from pipeline.rhythm import (IRREGULARITY_FEATURE_NAMES, MORPHOLOGY_FEATURE_NAMES, RHYTHM_FEATURE_NAMES,
+                             ds1_folds, irregularity_features, morphology_features, rhythm_features)
 from pipeline.vocabulary import FEATURES
 
 COLUMN = {name: j for j, name in enumerate(RHYTHM_FEATURE_NAMES)}
@@ -112,32 +111,6 @@ def test_rhy_irregularity_median_ignores_a_few_premature_beats():
     assert np.median(fibrillation[:, median]) > 0.2 and np.median(fibrillation[:, share]) > 0.7
     assert 0.38 < np.median(ectopic[:, share]) < 0.48  # 3 changes in 7 beats: into the early beat, the pause, out
     assert irregularity_features(np.array([5]), 360.0).tolist() == [[0.0] * len(IRREGULARITY_FEATURE_NAMES)]
-
-
-def test_rhy_p_wave_against_the_recordings_usual_one():
-    """Identical beats match their median P wave exactly; real records: 209's S beats and 203's fibrillation do not."""
-    from pipeline.recording import read_recording, to_model_rate
-    from pipeline.records import MODEL_RATE, reference_beats
-    from tests.conftest import FIXTURE_MITDB
-
-    t = np.arange(-0.3, 0.3, 1 / 360)
-    beat = np.exp(-((t + 0.16) / 0.03) ** 2) * 0.2 + np.exp(-(t / 0.01) ** 2)  # a P wave, then an R spike
-    r_peaks = np.arange(20) * len(beat) + np.argmax(beat)
-    signal = np.tile(beat, 20)
-    same = atrial_features(signal, r_peaks, 360.0)
-    assert same.shape == (20, len(ATRIAL_FEATURE_NAMES))
-    np.testing.assert_allclose(same, 1.0, atol=1e-5)
-
-    def median_corr(record, label):
-        recording = read_recording(FIXTURE_MITDB / f"{record}.hea")
-        positions, labels = reference_beats(recording)
-        starts = np.round(positions * MODEL_RATE / recording.fs).astype(np.int64)
-        features = atrial_features(to_model_rate(recording.signal, recording.fs), starts, MODEL_RATE)
-        return float(np.median(features[labels == label, ATRIAL_FEATURE_NAMES.index("p_wave_corr")]))
-
-    assert median_corr("209", 0) > 0.8  # sinus beats: the patient's usual P wave
-    assert median_corr("209", 1) < median_corr("209", 0) - 0.4  # S beats: another P wave, or none
-    assert median_corr("203", 0) < 0.5  # atrial fibrillation: no steady P wave at all
 
 
 def test_rhy_folds_are_grouped_by_record():
