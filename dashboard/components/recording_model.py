@@ -105,8 +105,9 @@ def rhythm_cascade_section(report: dict):
                                   id="models-rhythm-confusion"), lg=5),
             ]
         ),
-        lead="The fourth model reads each beat's row and its R-R intervals relative to the patient's own rhythm, "
-        "so it classifies beats of a whole recording (the Recording page), not lone rows. Beside it, the row "
+        lead="The fourth model reads each beat's R-R intervals and the rhythm's irregularity relative to the "
+        "patient's own rhythm, and its shape against the patient's median beat, so it classifies beats of a "
+        "whole recording (the Recording page), not lone rows. Beside it, the row "
         "models on the same DS2 patients (inter-patient protocol, reference beats). With detected beats, a "
         "missed beat counts against its class's Se and an extra detection against the +P of the class it got.",
         id="models-rhythm",
