@@ -83,8 +83,10 @@ def beat_inputs(signal: np.ndarray, fs: float, positions: np.ndarray, snap: bool
     to_next = np.append(to_next, to_next[-1] if len(to_next) else int(MODEL_RATE))
     lengths = np.clip(-((-2 * to_next) // 5), 2, None)  # ceil(1.2 * interval / 3), as dataset.segment_lengths
     rows = cut_rows(at_model_rate, starts, lengths)
-    return np.hstack([rows, rhythm_features(positions, fs), morphology_features(rows),
-                      irregularity_features(positions, fs)], dtype=np.float32)
+    # The rhythm is read off the same 360 Hz R peaks the rows start at, so one recording at two rates
+    # gives its beats the same intervals (to a sample at 360 Hz), not each rate's own rounding.
+    return np.hstack([rows, rhythm_features(starts, MODEL_RATE), morphology_features(rows),
+                      irregularity_features(starts, MODEL_RATE)], dtype=np.float32)
 
 
 def reference_beats(recording: Recording) -> tuple[np.ndarray, np.ndarray]:
