@@ -280,6 +280,9 @@ def _lead_and_unit(column: str) -> tuple[str, str]:
 
 def _fs_from_time(time_s: np.ndarray, source: str) -> float:
     """The rate an evenly spaced time column describes; lines in messages count the header as line 1."""
+    if len(time_s) < 2:
+        raise RecordingError(f"{source} holds {len(time_s)} sample; at least {MIN_DURATION_S:g} s of signal is "
+                             "needed to find and classify beats.")
     steps = np.diff(time_s)
     backwards = np.flatnonzero(~(steps > 0))
     if backwards.size:
@@ -361,7 +364,7 @@ def _read_csv(path: Path, fs: float | None, lead) -> Recording:
         if np.isnan(time_s).any():
             raise RecordingError(f"The time column of {source} has empty cells; fill them, or drop the column "
                                  "and give fs=.")
-        file_fs = _fs_from_time(time_s, source) if len(time_s) > 1 else 0.0
+        file_fs = _fs_from_time(time_s, source)
         del time_s
         if fs is not None and not np.isclose(fs, file_fs, rtol=1e-3):
             raise RecordingError(f"fs={fs:g} was given but the time column of {source} says {file_fs:g} Hz; "

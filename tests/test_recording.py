@@ -429,3 +429,8 @@ def test_rec_files_bad_uploads():
         read_recording_files({"200.zip": b"not a zip"})
     with pytest.raises(RecordingError, match=r"notes\.txt is not a recording"):
         read_recording_files({"notes.txt": b"hello"})
+
+
+def test_rec_bad_one_row(tmp_path):
+    """A CSV of one row describes no rate: it is too short, not 'sampled at 0 Hz'."""
+    _bad(r"holds 1 sample; at least 10 s", _write_lines(tmp_path / "one.csv", ["time_s,ecg", "0,1"]))
