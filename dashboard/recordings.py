@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.explain import BeatExplanation, explain_beats
-from pipeline.records import beat_inputs, classify_recording, record_model
+from pipeline.records import beat_inputs, classify_recording, record_model, write_table
 from pipeline.recording import RecordingWarning, read_recording_files
 
 from dashboard.data import get_bundle, get_report
@@ -141,9 +141,9 @@ def beat_table(store: UploadStore, meta: dict) -> pd.DataFrame:
 
 def download_csv(store: UploadStore, meta: dict) -> bytes:
     """The beat table as CSV, byte for byte what `python -m pipeline classify-record --out` writes."""
-    buffer = io.StringIO()
-    beat_table(store, meta).to_csv(buffer, index=False)
-    return buffer.getvalue().encode()
+    buffer = io.BytesIO()
+    write_table(beat_table(store, meta), buffer)
+    return buffer.getvalue()
 
 
 def reference_marks(store: UploadStore, meta: dict) -> tuple[np.ndarray, np.ndarray]:

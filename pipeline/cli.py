@@ -186,7 +186,7 @@ def summary_lines(name: str, result, out: Path) -> str:
 def cmd_classify_record(args) -> int:
     """Find and classify every heartbeat of each recording; one CSV per recording, one summary line each."""
     from pipeline.bundle import load_bundle
-    from pipeline.records import RecordError, classify_recording, record_model
+    from pipeline.records import RecordError, classify_recording, record_model, write_table
     from pipeline.recording import RecordingError, read_recording
 
     if args.out and len(args.paths) > 1:
@@ -206,7 +206,7 @@ def cmd_classify_record(args) -> int:
             recording = read_recording(path, fs=args.fs, lead=args.lead)
             result = classify_recording(recording, model, args.beats)
             out.parent.mkdir(parents=True, exist_ok=True)
-            result.table.to_csv(out, index=False)
+            write_table(result.table, out)
             return "".join(shown) + summary_lines(recording.name, result, out), False
         except (RecordingError, RecordError) as exc:
             return "".join(shown) + f"error: {path}: {exc}\n", True
