@@ -46,7 +46,7 @@ def expected(model, path, **read):
 
 
 def choose_files(browser, *paths) -> None:
-    """Choose several files in one dialog, as a user would; record_upload.js streams each to /upload.
+    """Choose several files in one dialog, as a user would; upload_record.js streams each to /upload.
 
     The dialog opens from the page's drop zone, so a user can only choose once Dash has drawn the page.
     """
@@ -335,4 +335,34 @@ def test_rec011_an_expired_upload_is_said_on_the_page(dash_duo, dash_app, rhythm
     store.purge_expired()
     click(dash_duo, "#record-table tbody tr:nth-child(3) td[data-dash-column='time_s']")
     dash_duo.wait_for_text_to_equal("#record-message", str(UnknownUpload("")), timeout=20)
+    assert dash_duo.get_logs() == []
+
+
+DROP_FLAT_CSV = """
+const text = "time_s,ECG\\n" + Array.from({length: 5000}, (_, i) => (i / 250).toFixed(3) + ",0.5\\n").join("");
+const data = new DataTransfer();
+data.items.add(new File([text], "dropped-flat.csv", {type: "text/csv"}));
+const zone = document.getElementById("record-zone");
+zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: data, bubbles: true, cancelable: true}));
+zone.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+"""
+
+
+def test_rec012_empty_and_oversized_files_and_a_drop(dash_duo, dash_app, rhythm, monkeypatch, tmp_path):
+    """The Recording page's uploads share the Predict page's code: the same refusals before sending, and drops."""
+    monkeypatch.setenv("UPLOAD_MAX_MB", "0.1")  # 105 kB a file: the 250 Hz CSV fixture (327 kB) is over it
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/record")
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    choose_files(dash_duo, empty)
+    dash_duo.wait_for_contains_text("#record-message", "empty.csv: the file is empty: choose the recording's files",
+                                    timeout=20)
+    big = FIXTURES / "200_250hz.csv"
+    choose_files(dash_duo, big)
+    dash_duo.wait_for_contains_text(
+        "#record-message", f"200_250hz.csv is {big.stat().st_size / 2**20:.1f} MB; the limit is 0.1 MB", timeout=20)
+    # a file dropped on the zone is sent and read: this one is a flat line, and the page says so
+    dash_duo.driver.execute_script(DROP_FLAT_CSV)
+    dash_duo.wait_for_contains_text("#record-message", "is flat", timeout=30)
     assert dash_duo.get_logs() == []
