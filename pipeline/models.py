@@ -76,7 +76,8 @@ class Params:
 # Each protocol's parameters were chosen on that protocol's own training beats only:
 # intra by `tune --protocol intra` (bench/tuning_intra.json), inter by `tune --protocol inter`
 # (2-fold CV on DS1 grouped by record, bench/tuning_inter.json), the rhythm-aware cascade by
-# bench/bench_rhythm.py (CV on DS1 grouped by record, bench/rhythm_tuning.json). Its threshold
+# bench/bench_rhythm_select.py and bench/bench_rhythm_tune.py (leave one DS1 record out: rhythm_select.json,
+# rhythm_tune.json). Its threshold
 # grid reaches 0.95: on DS1 the best cut for abnormal beats sat at 0.925.
 PARAMS = {
     "intra": Params(),
@@ -85,8 +86,13 @@ PARAMS = {
         multiclass=XGBParams(n_estimators=200, max_depth=5, learning_rate=0.2, colsample_bytree=0.5,
                              multi_strategy="multi_output_tree")),
     "rhythm": Params(
-        binary=XGBParams(n_estimators=100, max_depth=6, learning_rate=0.2, colsample_bytree=0.3),
-        multiclass=XGBParams(n_estimators=60, max_depth=4, learning_rate=0.2, colsample_bytree=0.5),
+        # bench/bench_rhythm_tune.py (leave-one-record-out on DS1, for the inputs below): many slow trees and
+        # abnormal beats oversampled to as many as the normal ones; a leaf of the multi-class stage holds
+        # at least 20 beats' weight.
+        binary=XGBParams(n_estimators=300, max_depth=6, learning_rate=0.05, colsample_bytree=0.8),
+        multiclass=XGBParams(n_estimators=200, max_depth=6, learning_rate=0.1, colsample_bytree=0.5,
+                             min_child_weight=20.0),
+        binary_smote_ratio=1.0,
         threshold_grid=tuple(round(0.1 + 0.025 * i, 3) for i in range(35)),
         # bench/bench_rhythm_select.py (leave-one-record-out on DS1): a recording's features only, no row
         # samples, and the threshold by the whole cascade's macro-F1 over N, S, V, one DS1 record held out a fold.
