@@ -92,9 +92,10 @@ RHYTHM_PROTOCOL = {
     "title": "Rhythm-aware cascade on recordings (de Chazal DS1 → DS2)",
     "trained_on": "every reference beat of the 22 DS1 records, cut from the signal as served beats are, "
                   "with rhythm features from each record's own beat sequence",
-    "tuned_on": "features, hyperparameters and resampling: CV on DS1 grouped by record (bench/bench_rhythm.py, "
-                "then leave-one-record-out, bench/bench_rhythm_select.py); threshold: the cascade's macro-F1 over "
-                "N, S, V with one DS1 record held out a fold; no DS2 beat was seen by any choice",
+    "tuned_on": "features: CV on DS1 grouped by record (bench/bench_rhythm.py, then leave-one-record-out, "
+                "bench/bench_rhythm_select.py); hyperparameters and the SMOTE ratio: leave-one-record-out CV on "
+                "DS1 (bench/bench_rhythm_tune.py); threshold: the cascade's macro-F1 over N, S, V with one DS1 "
+                "record held out a fold; no DS2 beat was seen by any choice",
     "tested_on": "the 22 DS2 records, with the reference beat positions and with detected beats (EC57 matching "
                  "within 150 ms: a missed beat counts against its class's Se, an extra one against the +P of "
                  "the class it got)",
