@@ -66,9 +66,10 @@ def multiclass_settings(base):
                replace(base, multiclass=booster))
 
 
-def score(p, X, y, folds) -> tuple[dict, np.ndarray]:
+def score(p, X, y, folds, extra=RECORD_FEATURES) -> tuple[dict, np.ndarray]:
+    """Leave-one-record-out scores of the cascade with settings p on X's extra columns, and its predictions."""
     started = time.perf_counter()
-    proba = held_out_proba(make_binary(p, RECORD_FEATURES), make_multiclass(p, RECORD_FEATURES), X, y, folds)
+    proba = held_out_proba(make_binary(p, extra), make_multiclass(p, extra), X, y, folds)
     by_threshold = [macro_f1_nsv(y, decide(proba, t)) for t in p.threshold_grid]
     threshold = p.threshold_grid[int(np.argmax(by_threshold))]
     predicted = decide(proba, threshold)
