@@ -189,6 +189,12 @@ def _check_fs_argument(fs: float | None, file_fs: float, source: str) -> None:
                              "WFDB and EDF files, which carry their own rate.")
 
 
+def _reason(error: Exception) -> str:
+    """A reader's own error as a short clause of plain ASCII: a damaged file's bytes can end up in its message."""
+    text = " ".join("".join(c if " " <= c <= "~" else "?" for c in str(error)).split())
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 # ---------------------------------------------------------------- WFDB
 
 def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
@@ -197,7 +203,7 @@ def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
     try:
         header = wfdb.rdheader(record_path)
     except Exception as error:  # wfdb raises many types for a malformed header
-        raise RecordingError(f"{source} is not a readable WFDB header ({error}); export the record again.") from error
+        raise RecordingError(f"{source} is not a readable WFDB header ({_reason(error)}); export the record again.") from error
     if not header.n_sig or not header.file_name:
         raise RecordingError(f"{source} names no signals; a WFDB header lists one line per lead.")
     # wfdb's header syntax allows no folder in a signal file name, so an uploaded header cannot
@@ -210,7 +216,7 @@ def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
     try:
         record = wfdb.rdrecord(record_path)
     except Exception as error:  # a truncated or mismatched signal file
-        raise RecordingError(f"The signals of {source} cannot be read ({error}); check that the .dat file "
+        raise RecordingError(f"The signals of {source} cannot be read ({_reason(error)}); check that the .dat file "
                              "belongs to this header and is complete.") from error
     reference = None
     atr_path = header_path.with_suffix(".atr")
@@ -218,7 +224,7 @@ def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
         try:
             ann = wfdb.rdann(record_path, "atr")
         except Exception as error:
-            raise RecordingError(f"{atr_path.name} is not a readable WFDB annotation file ({error}); "
+            raise RecordingError(f"{atr_path.name} is not a readable WFDB annotation file ({_reason(error)}); "
                                  "remove it or export it again.") from error
         reference = ReferenceBeats(samples=np.asarray(ann.sample, dtype=np.int64),
                                    symbols=np.asarray(ann.symbol))
@@ -237,7 +243,7 @@ def _read_edf(path: Path, fs: float | None, lead) -> Recording:
     try:
         edf = edfio.read_edf(path)
     except Exception as error:  # edfio raises ValueError and others for a damaged header
-        raise RecordingError(f"{source} is not a readable EDF file ({error}); export it again.") from error
+        raise RecordingError(f"{source} is not a readable EDF file ({_reason(error)}); export it again.") from error
     if not edf.is_continuous:
         raise RecordingError(f"{source} is a discontinuous EDF+D file; export a continuous EDF (EDF+C).")
     channels = edf.signals  # edfio leaves out the "EDF Annotations" channel

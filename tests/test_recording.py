@@ -209,7 +209,7 @@ def test_rec_short_gap_filled(tmp_path):
 
 def _one_sentence(error: RecordingError) -> str:
     message = str(error)
-    assert isinstance(error, ValueError) and "\n" not in message and message.endswith(".")
+    assert isinstance(error, ValueError) and message.isprintable() and message.endswith(".")
     return message
 
 
@@ -347,6 +347,16 @@ def test_rec_bad_binary_csv(tmp_path):
 def test_rec_bad_edf(tmp_path):
     (tmp_path / "broken.edf").write_bytes(EDF.read_bytes()[:100])
     _bad(r"broken\.edf is not a readable EDF file", tmp_path / "broken.edf")
+
+
+def test_rec_bad_files_of_random_bytes_say_so_in_printable_words(tmp_path):
+    """A file of noise: the reader's error quotes its bytes, and the sentence must not carry them to a terminal."""
+    noise = np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes()
+    (tmp_path / "noise.edf").write_bytes(noise)
+    _bad(r"noise\.edf is not a readable EDF file \([ -~]{1,120}\); export it again\.$", tmp_path / "noise.edf")
+    (tmp_path / "noise.hea").write_bytes(noise)
+    _bad(r"noise\.hea is not a readable WFDB header \([ -~]{1,120}\); export the record again\.$",
+         tmp_path / "noise.hea")
 
 
 def test_rec_bad_extension(tmp_path):
