@@ -86,8 +86,8 @@ def analyse(store: UploadStore, files: list[dict], *, lead: int | None = None, f
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RecordingWarning)
             recording = read_recording_files(uploads, fs=fs, lead=lead)
-        del uploads
-        result = classify_recording(recording, record_model(get_bundle()))
+            del uploads
+            result = classify_recording(recording, record_model(get_bundle()))
         signal = recording.signal.astype(np.float32)
         for i, start in enumerate(range(0, len(signal), CHUNK_SAMPLES)):
             store.write(home, _name(key, f"s{i:05d}.npy"), _npy(signal[start : start + CHUNK_SAMPLES]))

@@ -160,8 +160,9 @@ _recording_warnings = threading.local()  # .shown: the warnings of the recording
 
 
 def _keep_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """warnings.showwarning during classify-record: a warning is printed with its recording's lines."""
-    text = warnings.formatwarning(message, category, filename, lineno, line)
+    """warnings.showwarning during classify-record: a warning is printed with its recording's lines, as one
+    "warning: ..." line (where in our code it was raised is no use to whoever reads it)."""
+    text = f"warning: {message}\n"
     shown = getattr(_recording_warnings, "shown", None)
     if shown is None:
         sys.stderr.write(text)

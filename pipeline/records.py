@@ -6,6 +6,7 @@ the input's own samples; the 360 Hz copy the rows are cut from is internal.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ import pyarrow.csv
 from pipeline.dataset import cut_rows
 from pipeline.detect import detect_beats, match_beats
 from pipeline.models import decide
-from pipeline.recording import Recording, to_model_rate
+from pipeline.recording import Recording, RecordingWarning, to_model_rate
 from pipeline.rhythm import (
     IRREGULARITY_FEATURE_NAMES,
     MORPHOLOGY_FEATURE_NAMES,
@@ -33,6 +34,11 @@ RECORD_MODEL = "rhythm"  # the bundle's rhythm-aware cascade
 # What a beat of a recording carries beyond its row: rhythm, shape relative to the recording's median beat,
 # and irregularity (chosen by CV on DS1 grouped by record: bench/bench_rhythm.py, bench/bench_rhythm_select.py).
 RECORD_FEATURES = RHYTHM_FEATURE_NAMES + MORPHOLOGY_FEATURE_NAMES + IRREGULARITY_FEATURE_NAMES
+# Below this median correlation of the beats' QRS with the recording's median beat, the beats found do not look
+# alike: noise or a lead that is not an ECG. Every whole MIT-BIH record is above 0.69 (108; 200: 0.74); of its
+# 1,440 one-minute stretches 3 fall below 0.5 (108 and 207, their noisiest minutes); ten minutes of white
+# noise gave 0.24, brown noise 0.48, mains hum 0.21.
+MIN_BEAT_LIKENESS = 0.5
 
 
 class RecordError(ValueError):
@@ -129,6 +135,13 @@ def classify_recording(recording: Recording, model, beats: str = "detect") -> Re
         raise RecordError(f"Only {len(positions)} heartbeats were found in '{recording.name}': check that the "
                           "chosen lead is an ECG (--lead) and the sampling rate is right (--fs).")
     inputs = beat_inputs(recording.signal, recording.fs, positions, snap=beats == "detect")
+    features = inputs[:, -len(RECORD_FEATURES):]
+    likeness = float(np.median(features[:, RECORD_FEATURES.index("morph_corr_qrs")]))
+    if likeness < MIN_BEAT_LIKENESS:
+        warnings.warn(f"The {len(positions):,} beats found in '{recording.name}' do not look alike (their QRS "
+                      f"correlates with the recording's median beat at {likeness:.2f}, where ECG leads give over "
+                      f"{MIN_BEAT_LIKENESS:g}): the lead may be noise or not an ECG, so check the strip and the lead "
+                      "before trusting the labels.", RecordingWarning, stacklevel=2)
     proba = model.predict_proba(inputs)
     predicted = decide(proba, model.threshold_)
     table = beat_table(positions, recording.fs, predicted, proba)
@@ -138,7 +151,7 @@ def classify_recording(recording: Recording, model, beats: str = "detect") -> Re
         if beats == "annotations":
             table["reference_class"] = np.asarray(CLASSES)[ref_labels]
     return RecordResult(name=recording.name, table=table, summary=summarize(table, recording.duration_s),
-                        reference=reference, features=inputs[:, -len(RECORD_FEATURES):].copy())
+                        reference=reference, features=features.copy())
 
 
 def beat_table(positions: np.ndarray, fs: float, predicted: np.ndarray, proba: np.ndarray) -> pd.DataFrame:

@@ -338,10 +338,12 @@ def test_rec011_an_expired_upload_is_said_on_the_page(dash_duo, dash_app, rhythm
     assert dash_duo.get_logs() == []
 
 
-DROP_FLAT_CSV = """
-const text = "time_s,ECG\\n" + Array.from({length: 5000}, (_, i) => (i / 250).toFixed(3) + ",0.5\\n").join("");
+DROP_CSV = """
+// arguments[0]: the file's name; arguments[1]: 20 s at 250 Hz of a flat line (false) or of random noise (true)
+const values = Array.from({length: 5000}, (_, i) => (i / 250).toFixed(3) + "," +
+  (arguments[1] ? (Math.random() * 2 - 1).toFixed(3) : "0.5") + "\\n");
 const data = new DataTransfer();
-data.items.add(new File([text], "dropped-flat.csv", {type: "text/csv"}));
+data.items.add(new File(["time_s,ECG\\n" + values.join("")], arguments[0], {type: "text/csv"}));
 const zone = document.getElementById("record-zone");
 zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: data, bubbles: true, cancelable: true}));
 zone.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
@@ -363,6 +365,10 @@ def test_rec012_empty_and_oversized_files_and_a_drop(dash_duo, dash_app, rhythm,
     dash_duo.wait_for_contains_text(
         "#record-message", f"200_250hz.csv is {big.stat().st_size / 2**20:.1f} MB; the limit is 0.1 MB", timeout=20)
     # a file dropped on the zone is sent and read: this one is a flat line, and the page says so
-    dash_duo.driver.execute_script(DROP_FLAT_CSV)
+    dash_duo.driver.execute_script(DROP_CSV, "dropped-flat.csv", False)
     dash_duo.wait_for_contains_text("#record-message", "is flat", timeout=30)
+    # noise has peaks the detector takes for beats: they are classified, and the page says not to trust them
+    dash_duo.driver.execute_script(DROP_CSV, "dropped-noise.csv", True)
+    dash_duo.wait_for_contains_text("#record-message", "beats found in 'dropped-noise' do not look alike", timeout=60)
+    assert dash_duo.find_element("#record-results").get_attribute("hidden") is None
     assert dash_duo.get_logs() == []
