@@ -13,7 +13,6 @@ served only if it beats them in at least 80% of 300 paired record resamples. DS1
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -25,10 +24,10 @@ sys.path.insert(0, str(ROOT))
 from pipeline.dataset import DS1  # noqa: E402
 from pipeline.models import PARAMS  # noqa: E402
 from pipeline.recording import to_model_rate  # noqa: E402
-from pipeline.records import MODEL_RATE, RECORD_FEATURES, read_mitdb_record, record_inputs, reference_beats  # noqa: E402
-from pipeline.rhythm import ds1_folds  # noqa: E402
+from pipeline.records import MODEL_RATE, RECORD_FEATURES, read_mitdb_record, reference_beats  # noqa: E402
 
-from bench_rhythm_tune import WIN_SHARE, paired_wins, score  # noqa: E402  (bench/ is on the path when this runs)
+from bench_rhythm_select import ds1_run  # noqa: E402  (bench/ is on the path when this runs)
+from bench_rhythm_tune import WIN_SHARE, paired_wins, score  # noqa: E402
 
 AMPLITUDE_FEATURE_NAMES = ("qrs_amplitude_rel", "qrs_area_rel", "qrs_width_rel")
 
@@ -44,19 +43,14 @@ def amplitude_features(signal: np.ndarray, r_samples: np.ndarray, fs: float) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mitdb-dir", default="/work/shared/mitdb")
-    parser.add_argument("--boot", type=int, default=300)
-    args = parser.parse_args()
+    args, X, y, groups, folds = ds1_run(__doc__)
     p = PARAMS["rhythm"]
-    X, y, groups = record_inputs(args.mitdb_dir, DS1)
     amplitude = []
     for record in DS1:
         recording = read_mitdb_record(args.mitdb_dir, record)
         positions, _ = reference_beats(recording)
         starts = np.round(positions * (MODEL_RATE / recording.fs)).astype(np.int64)
         amplitude.append(amplitude_features(to_model_rate(recording.signal, recording.fs), starts, MODEL_RATE))
-    folds = ds1_folds(groups, len(DS1))
     served, served_predicted = score(p, X, y, folds)
     candidate, candidate_predicted = score(p, np.hstack([X, np.vstack(amplitude)]), y, folds,
                                            RECORD_FEATURES + AMPLITUDE_FEATURE_NAMES)

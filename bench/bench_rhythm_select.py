@@ -144,14 +144,20 @@ def scores_at(y: np.ndarray, predicted: np.ndarray) -> dict:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def ds1_run(doc: str):
+    """The command line these DS1 benches share, and what each reads: every DS1 reference beat's inputs, labels,
+    records, and the leave-one-record-out folds."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--mitdb-dir", default="/work/shared/mitdb")
     parser.add_argument("--boot", type=int, default=300)
     args = parser.parse_args()
-    p = PARAMS["rhythm"]
     X, y, groups = record_inputs(args.mitdb_dir, DS1)
-    folds = ds1_folds(groups, len(DS1))
+    return args, X, y, groups, ds1_folds(groups, len(DS1))
+
+
+def main() -> None:
+    args, X, y, groups, folds = ds1_run(__doc__)
+    p = PARAMS["rhythm"]
     atrial, ratio = per_record_extras(args.mitdb_dir, DS1)
     results, predictions = {}, {}
     for name, (rows, extra, by_mean) in CANDIDATES.items():

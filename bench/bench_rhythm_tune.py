@@ -24,7 +24,6 @@ one stays. Results: bench/rhythm_tune.json.
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import platform
@@ -37,13 +36,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from pipeline.dataset import DS1  # noqa: E402
-from pipeline.models import (PARAMS, XGBParams, decide, held_out_proba, macro_f1_nsv,  # noqa: E402
+from pipeline.models import (PARAMS, decide, held_out_proba, macro_f1_nsv,  # noqa: E402
                              make_binary, make_multiclass)
-from pipeline.records import RECORD_FEATURES, record_inputs  # noqa: E402
-from pipeline.rhythm import ds1_folds  # noqa: E402
+from pipeline.records import RECORD_FEATURES  # noqa: E402
 
-from bench_rhythm_select import scores_at  # noqa: E402  (bench/ is on the path when this file runs)
+from bench_rhythm_select import ds1_run, scores_at  # noqa: E402  (bench/ is on the path when this file runs)
 
 SHAPES = ((100, 6, 0.2), (300, 3, 0.1), (300, 6, 0.05), (200, 10, 0.1))  # trees, depth, learning rate
 MULTICLASS_SHAPES = ((60, 4, 0.2), (200, 4, 0.1), (200, 6, 0.1), (100, 3, 0.2))
@@ -89,13 +86,8 @@ def paired_wins(y, groups, challenger, served, boot: int, seed: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mitdb-dir", default="/work/shared/mitdb")
-    parser.add_argument("--boot", type=int, default=300)
-    args = parser.parse_args()
+    args, X, y, groups, folds = ds1_run(__doc__)
     served = PARAMS["rhythm"]
-    X, y, groups = record_inputs(args.mitdb_dir, DS1)
-    folds = ds1_folds(groups, len(DS1))
     results, predictions = {}, {}
 
     def run(name, p):
