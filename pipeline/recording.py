@@ -42,7 +42,7 @@ _UNIT_SUFFIX = re.compile(r"^(?P<name>.+?)_(?P<unit>mV|uV|µV|V|adu|adc)$", re.I
 # Channels that are obviously not ECG, skipped when choosing the default lead.
 _NOT_ECG = re.compile(
     r"annotation|^time|^t$|resp|spo2|sao2|pleth|ppg|pulse|^hr$|heart ?rate|acc|gyro|temp|eeg|emg|eog|"
-    r"marker|event|status|trigger|battery|position|light|pressure|abp|^bp$",
+    r"marker|event|status|trigger|battery|position|light|pressure|abp|^bp$|^sample|index|^idx$|counter",
     re.IGNORECASE)
 
 
@@ -78,6 +78,11 @@ class Recording:
     def signal(self) -> np.ndarray:
         """The chosen lead, 1-D."""
         return self.signals[:, self.lead]
+
+    @property
+    def ecg_leads(self) -> list[int]:
+        """The leads whose names look like an ECG's (not respiration, SpO2, a sample index, ...), and the chosen one."""
+        return [i for i, name in enumerate(self.lead_names) if i == self.lead or not _NOT_ECG.search(name)]
 
     @property
     def duration_s(self) -> float:

@@ -130,7 +130,11 @@ def classify_recording(recording: Recording, model, beats: str = "detect") -> Re
                               "file beside the record.")
         positions = ref_positions
     else:
-        positions = detect_beats(recording.signals, recording.fs, recording.lead)
+        # The second lead the detector consults must be an ECG too: a sample-index or respiration column
+        # would fill gaps in the rhythm with beats of its own.
+        leads = recording.ecg_leads
+        signals = recording.signals if len(leads) == recording.signals.shape[1] else recording.signals[:, leads]
+        positions = detect_beats(signals, recording.fs, leads.index(recording.lead))
     if len(positions) < 3:
         raise RecordError(f"Only {len(positions)} heartbeats were found in '{recording.name}': check that the "
                           "chosen lead is an ECG (--lead) and the sampling rate is right (--fs).")

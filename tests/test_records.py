@@ -208,3 +208,17 @@ def test_rec_noise_is_classified_with_a_warning_and_an_ecg_without(rhythm):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RecordingWarning)  # the real one-minute excerpt of 200 (0.68) passes
         classify_recording(read_recording(FORMATS["wfdb"]), rhythm)
+
+
+@pytest.mark.parametrize("column", ["sample", "Resp"])
+def test_rec_a_column_that_is_not_an_ecg_is_not_the_second_lead(rhythm, results, tmp_path, column):
+    """A sample-index or respiration column before the leads: the detector's second lead is still V1, so the
+    beats are the plain CSV's (the index column, taken as a second lead, added 14 beats to this minute)."""
+    table = pd.read_csv(FORMATS["csv"]).drop(columns=["time_s"])
+    table.insert(0, column, np.arange(len(table)) % 97)  # a ramp: a sample counter, or a slow sawtooth
+    path = tmp_path / f"with_{column}.csv"
+    table.to_csv(path, index=False)
+    recording = read_recording(path, fs=250)
+    assert recording.lead_names[recording.lead] == "MLII" and recording.ecg_leads == [1, 2]
+    result = classify_recording(recording, rhythm)
+    assert np.array_equal(result.table["sample"], results["csv"].table["sample"])
