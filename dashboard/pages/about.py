@@ -9,7 +9,7 @@ TEXT = """
 
 Every beat is one row of 187 samples of one ECG lead, scaled to \\[0, 1\\]: it starts at the beat's
 R peak and runs for about 1.2 times the R-R interval, then is zero-padded, as in the Kaggle CSVs.
-So a row carries some rhythm too: where it ends, and where the next R peak falls inside it. Three models
+So a row carries some rhythm too: where it ends, and where the next R peak falls inside it. Four models
 are trained by this project's pipeline (`python -m pipeline train`) with fixed seeds, and saved with a
 manifest of file hashes and library versions that the dashboard checks before it loads anything:
 
@@ -24,6 +24,10 @@ manifest of file hashes and library versions that the dashboard checks before it
   features, SMOTE the same way.
 * **The cascade**: beats the binary model calls abnormal go on to the multi-class model. Its decision
   threshold was chosen by cross-validation on training data, never on the test set.
+* **The rhythm-aware cascade** (the Recording page): the same two stages, trained on the 22 DS1 records
+  with each beat's R-R intervals and irregularity relative to the patient's own rhythm and its shape
+  against the patient's median beat, instead of the row's samples. Its features, settings and threshold
+  were chosen by cross-validation on DS1 with one record held out at a time.
 
 ## How they were evaluated
 
@@ -41,10 +45,14 @@ macro-F1 on the Models page.
 ## Limitations
 
 This is a **research and teaching tool, not a medical device**. It has not been validated clinically and
-must not be used to diagnose or treat anyone. It classifies single, already segmented and normalised
-beats: it does not find beats in a raw ECG, and of the rhythm it knows only what one row shows (the
-interval to the next beat), nothing of the beats before it, the patient or the other lead. Uploads must be in the same format as the training beats (187 samples in \\[0, 1\\]); values outside
-that range are refused with a message saying so, because the models have never seen such input.
+must not be used to diagnose or treat anyone. The Predict page classifies single, already segmented and
+normalised beats: of the rhythm it knows only what one row shows (the interval to the next beat), nothing
+of the beats before it, the patient or the other lead. Its uploads must be in the same format as the
+training beats (187 samples in \\[0, 1\\]); values outside that range are refused with a message saying
+so, because the models have never seen such input. The Recording page finds the beats of a whole
+recording and reads their rhythm, but on people it has not seen it still misses most supraventricular
+beats (see the Models page), and it was trained on 22 half-hour recordings from the 1970s. A lead of
+noise also yields "beats": the page warns when the beats found do not look alike.
 
 ## Data and licence
 
