@@ -82,7 +82,7 @@ class Recording:
     @property
     def ecg_leads(self) -> list[int]:
         """The leads whose names look like an ECG's (not respiration, SpO2, a sample index, ...), and the chosen one."""
-        return [i for i, name in enumerate(self.lead_names) if i == self.lead or not _NOT_ECG.search(name)]
+        return [i for i, name in enumerate(self.lead_names) if i == self.lead or _looks_like_ecg(name)]
 
     @property
     def duration_s(self) -> float:
@@ -122,6 +122,10 @@ def to_model_samples(samples, fs: float) -> np.ndarray:
 
 # ---------------------------------------------------------------- lead choice and checks
 
+def _looks_like_ecg(lead_name: str) -> bool:
+    return not _NOT_ECG.search(lead_name)
+
+
 def _choose_lead(lead_names: tuple[str, ...], lead: str | int | None, source: str) -> int:
     listed = ", ".join(f"{i} {name}" for i, name in enumerate(lead_names))
     if lead is None:
@@ -129,7 +133,7 @@ def _choose_lead(lead_names: tuple[str, ...], lead: str | int | None, source: st
             if re.search(r"\bmlii\b", name, re.IGNORECASE):
                 return i
         for i, name in enumerate(lead_names):
-            if not _NOT_ECG.search(name):
+            if _looks_like_ecg(name):
                 return i
         raise RecordingError(f"{source} has no channel that looks like an ECG lead ({listed}); "
                              "choose one with lead=NAME or INDEX.")

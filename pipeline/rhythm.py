@@ -14,6 +14,7 @@ a few milliseconds for a 24-hour recording).
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 LOCAL_BEATS = 10  # the local average: about ten beats centred on the beat
 LONG_WINDOW_S = 300.0  # the long-window average: five minutes centred on the beat
@@ -155,8 +156,6 @@ cascade called S a share of the beats of atrial fibrillation (DS1 records 201 an
 
 def _centred_median(values: np.ndarray, width: int) -> np.ndarray:
     """Median of `values` over `width` items centred on each item (the ends mirrored)."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
     before = width // 2
     padded = np.pad(values, (before, width - 1 - before), mode="reflect" if len(values) > width else "edge")
     return np.median(sliding_window_view(padded, width), axis=1)
