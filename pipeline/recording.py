@@ -324,7 +324,7 @@ def _fs_from_time(time_s: np.ndarray, source: str) -> float:
     return fs
 
 
-def _csv_blocks(path: Path, delimiter: str, source: str):
+def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str):
     """The CSV's rows as float64 arrays, CSV_CHUNK_ROWS at a time, so text is never held all at once.
 
     pandas' C parser, chunked: measured against pyarrow's streaming reader on a 4-hour CSV it
@@ -332,7 +332,7 @@ def _csv_blocks(path: Path, delimiter: str, source: str):
     float64, so raw ADC integers need no type guess that a later "1.5" would break.
     """
     try:
-        with pd.read_csv(path, sep=delimiter, dtype=np.float64, chunksize=CSV_CHUNK_ROWS) as reader:
+        with pd.read_csv(path, sep=delimiter, decimal=decimal, dtype=np.float64, chunksize=CSV_CHUNK_ROWS) as reader:
             for chunk in reader:
                 yield chunk.to_numpy()
     except ValueError as error:  # pandas' ParserError and UnicodeDecodeError are ValueErrors too
@@ -340,7 +340,7 @@ def _csv_blocks(path: Path, delimiter: str, source: str):
         text = re.match(r"could not convert string to float: (.*)", message)
         if text:
             raise RecordingError(f"{source} holds text ({text[1]}) where numbers should be; keep only the time "
-                                 "column and the lead columns, with '.' as the decimal point.") from error
+                                 f"column and the lead columns, with '{decimal}' as the decimal point.") from error
         raise RecordingError(f"{source} cannot be read as a CSV ({message}); save it as delimited text with "
                              "one header row.") from error
 
@@ -349,9 +349,12 @@ def _read_csv(path: Path, fs: float | None, lead) -> Recording:
     source = path.name
     with open(path, "rb") as f:
         first_line = f.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
+        second_line = f.readline(4096).decode("utf-8", errors="replace")
     if not first_line.strip():
         raise RecordingError(f"{source} is empty; a CSV recording needs a header row and one row per sample.")
     delimiter = max(",;\t", key=first_line.count)
+    # A spreadsheet set to a European locale writes "0,125;-0,31": semicolons between values, decimal commas.
+    decimal = "," if delimiter != "," and re.search(r"\d,\d", second_line) else "."
     names = next(csv.reader([first_line], delimiter=delimiter))
     columns = [name.strip() for name in names]
     if all(re.fullmatch(r"[-+]?[\d.eE+-]+", c) for c in columns):
@@ -364,7 +367,7 @@ def _read_csv(path: Path, fs: float | None, lead) -> Recording:
         raise RecordingError(f"{source} has no time column (time_s, time, t, ...) and no sampling rate was given; "
                              "add a time column in seconds or give fs=HZ.")
     time_blocks, lead_blocks = [], []
-    for block in _csv_blocks(path, delimiter, source):
+    for block in _csv_blocks(path, delimiter, decimal, source):
         if time_index is not None:
             time_blocks.append(block[:, time_index].copy())
         lead_blocks.append(block[:, lead_indices])

@@ -193,6 +193,17 @@ def test_rec_csv_semicolon_bom_crlf(tmp_path):
     np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals)
 
 
+def test_rec_csv_decimal_comma(tmp_path):
+    """A spreadsheet in a European locale: semicolons between values, commas as the decimal point."""
+    lines = [l.replace(",", ";").replace(".", ",") for l in _csv_text()]
+    rec = read_recording(_write_lines(tmp_path / "locale.csv", lines))
+    assert rec.lead_names == ("MLII", "V1") and rec.fs == 250.0
+    np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals)
+    # tab-separated the same way
+    rec = read_recording(_write_lines(tmp_path / "locale_tab.csv", [l.replace(";", "\t") for l in lines]))
+    np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals)
+
+
 def test_rec_short_gap_filled(tmp_path):
     lines = _csv_text()
     for row in range(1_001, 1_101):  # 0.4 s of missing MLII
