@@ -146,6 +146,11 @@ def test_rec003_edf_and_250_hz_csv_with_and_without_a_time_column(dash_duo, dash
     dash_duo.wait_for_contains_text("#record-message", "no time column", timeout=30)
     dash_duo.find_element("#record-fs").send_keys("250\n")
     check_counts(dash_duo, expected(rhythm, untimed, fs=250.0))
+    # as a spreadsheet in a European locale saves it: semicolons, decimal commas
+    excel = tmp_path / "200_excel.csv"
+    pd.read_csv(FIXTURES / "200_250hz.csv").to_csv(excel, index=False, sep=";", decimal=",")
+    choose_files(dash_duo, excel)
+    check_counts(dash_duo, expected(rhythm, excel))
     assert dash_duo.get_logs() == []
 
 
