@@ -31,6 +31,7 @@ TIME_JITTER = 0.5
 RECORDING_SUFFIXES = (".hea", ".dat", ".edf", ".csv")
 UPLOAD_MAX_FILES = 16
 CSV_CHUNK_ROWS = 1 << 20
+HEADER_MAX_BYTES = 64 * 1024  # a header names a few columns; Python's csv module refuses fields over 128 KB
 UPLOAD_MAX_BYTES = 2 * 1024**3  # all files of one upload, a zip's members counted as unpacked
 
 _TIME_UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "msec": 1e-3}
@@ -348,13 +349,17 @@ def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str):
 def _read_csv(path: Path, fs: float | None, lead) -> Recording:
     source = path.name
     with open(path, "rb") as f:
-        first_line = f.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
-        second_line = f.readline(4096).decode("utf-8", errors="replace")
+        first_line = f.readline(HEADER_MAX_BYTES + 1)
+        first_rows = f.read(64 * 1024).decode("utf-8", errors="replace")
+    if len(first_line) > HEADER_MAX_BYTES:
+        raise RecordingError(f"The first line of {source} is over {HEADER_MAX_BYTES // 1024} KB; it should be a "
+                             "header row naming the columns, e.g. time_s,MLII.")
+    first_line = first_line.decode("utf-8-sig", errors="replace").rstrip("\r\n")
     if not first_line.strip():
         raise RecordingError(f"{source} is empty; a CSV recording needs a header row and one row per sample.")
     delimiter = max(",;\t", key=first_line.count)
     # A spreadsheet set to a European locale writes "0,125;-0,31": semicolons between values, decimal commas.
-    decimal = "," if delimiter != "," and re.search(r"\d,\d", second_line) else "."
+    decimal = "," if delimiter != "," and re.search(r"\d,\d", first_rows) else "."
     names = next(csv.reader([first_line], delimiter=delimiter))
     columns = [name.strip() for name in names]
     if all(re.fullmatch(r"[-+]?[\d.eE+-]+", c) for c in columns):
@@ -389,6 +394,10 @@ def _read_csv(path: Path, fs: float | None, lead) -> Recording:
                                  "drop one of them.")
     signals = np.concatenate(lead_blocks)
     del lead_blocks
+    if np.isinf(signals).any():  # "inf", or digits past float range, which parse as infinite
+        row, column = np.argwhere(np.isinf(signals))[0]
+        raise RecordingError(f"{source} holds a value too large to be a sample at line {row + 2} (column "
+                             f"{columns[lead_indices[column]]}); correct or delete that cell.")
     lead_names, units = zip(*(_lead_and_unit(columns[i]) for i in lead_indices))
     return _finish(signals, file_fs, lead_names, units, lead, path.stem, source)
 

@@ -202,6 +202,9 @@ def test_rec_csv_decimal_comma(tmp_path):
     # tab-separated the same way
     rec = read_recording(_write_lines(tmp_path / "locale_tab.csv", [l.replace(";", "\t") for l in lines]))
     np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals)
+    # the first rows may hold only whole numbers ("0;1"); a decimal comma further down still counts
+    whole = _write_lines(tmp_path / "whole_first.csv", [lines[0], "0;1;1", "0,004;1;1"] + lines[3:])
+    assert read_recording(whole).signals[0].tolist() == [1.0, 1.0]
 
 
 def test_rec_short_gap_filled(tmp_path):
@@ -264,6 +267,20 @@ def test_rec_bad_all_nan_lead(tmp_path):
     lines = _csv_text()
     lines = [lines[0]] + [f"{l.split(',')[0]},,{l.split(',')[2]}" for l in lines[1:]]
     _bad(r"Lead MLII of empty_lead\.csv has no values", _write_lines(tmp_path / "empty_lead.csv", lines))
+
+
+def test_rec_bad_infinite_value(tmp_path):
+    lines = _csv_text()
+    t, mlii, _ = lines[1_000].split(",")
+    lines[1_000] = f"{t},{mlii},1{'0' * 400}"  # past float range: pandas reads it as infinity
+    _bad(r"inf\.csv holds a value too large to be a sample at line 1001 \(column V1\)",
+         _write_lines(tmp_path / "inf.csv", lines))
+
+
+def test_rec_bad_header_line_too_long(tmp_path):
+    path = tmp_path / "long_header.csv"
+    path.write_text("time_s," + "x" * 200_000 + "\n0,1\n")
+    _bad(r"The first line of long_header\.csv is over 64 KB", path)
 
 
 def test_rec_bad_long_gap(tmp_path):
