@@ -338,9 +338,13 @@ def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str):
                 yield chunk.to_numpy()
     except ValueError as error:  # pandas' ParserError and UnicodeDecodeError are ValueErrors too
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+        if fields:
+            raise RecordingError(f"Line {fields[2]} of {source} has {fields[3]} values where the header names "
+                                 f"{fields[1]} columns; give every row one value per column.") from error
         text = re.match(r"could not convert string to float: (.*)", message)
         if text:
-            raise RecordingError(f"{source} holds text ({text[1]}) where numbers should be; keep only the time "
+            raise RecordingError(f"{source} holds text ({_reason(text[1])}) where numbers should be; keep only the time "
                                  f"column and the lead columns, with '{decimal}' as the decimal point.") from error
         raise RecordingError(f"{source} cannot be read as a CSV ({message}); save it as delimited text with "
                              "one header row.") from error
@@ -349,8 +353,13 @@ def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str):
 def _read_csv(path: Path, fs: float | None, lead) -> Recording:
     source = path.name
     with open(path, "rb") as f:
+        start = f.read(64 * 1024)
+        f.seek(0)
         first_line = f.readline(HEADER_MAX_BYTES + 1)
         first_rows = f.read(64 * 1024).decode("utf-8", errors="replace")
+    if b"\x00" in start:  # compressed, binary, or UTF-16 text ("Unicode text" from a spreadsheet)
+        raise RecordingError(f"{source} is not plain text (it holds NUL bytes: compressed, binary or UTF-16?); "
+                             "save the recording as CSV in UTF-8.")
     if len(first_line) > HEADER_MAX_BYTES:
         raise RecordingError(f"The first line of {source} is over {HEADER_MAX_BYTES // 1024} KB; it should be a "
                              "header row naming the columns, e.g. time_s,MLII.")
@@ -368,6 +377,10 @@ def _read_csv(path: Path, fs: float | None, lead) -> Recording:
     lead_indices = [i for i in range(len(columns)) if i != time_index]
     if not lead_indices:
         raise RecordingError(f"{source} has no lead columns; add one column of samples per lead.")
+    first_row = next(csv.reader([first_rows.split("\n", 1)[0].rstrip("\r")], delimiter=delimiter), [])
+    if len(first_row) > len(columns):  # pandas would take the first column for a row index and shift the rest
+        raise RecordingError(f"Line 2 of {source} has {len(first_row)} values where the header names "
+                             f"{len(columns)} columns; give every row one value per column.")
     if time_index is None and fs is None:
         raise RecordingError(f"{source} has no time column (time_s, time, t, ...) and no sampling rate was given; "
                              "add a time column in seconds or give fs=HZ.")

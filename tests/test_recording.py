@@ -1,6 +1,7 @@
 """Recording readers on real fixtures: 60 s of MIT-BIH record 200 as WFDB (360 Hz), CSV (250 Hz) and EDF."""
 from __future__ import annotations
 
+import gzip
 import io
 import shutil
 import zipfile
@@ -275,6 +276,23 @@ def test_rec_bad_infinite_value(tmp_path):
     lines[1_000] = f"{t},{mlii},1{'0' * 400}"  # past float range: pandas reads it as infinity
     _bad(r"inf\.csv holds a value too large to be a sample at line 1001 \(column V1\)",
          _write_lines(tmp_path / "inf.csv", lines))
+
+
+@pytest.mark.parametrize("encode", [lambda text: text.encode("utf-16"), lambda text: gzip.compress(text.encode())],
+                         ids=["utf16", "gzip"])
+def test_rec_bad_not_plain_text(tmp_path, encode):
+    path = tmp_path / "saved_wrong.csv"
+    path.write_bytes(encode("\n".join(_csv_text()) + "\n"))
+    _bad(r"saved_wrong\.csv is not plain text .*save the recording as CSV in UTF-8", path)
+
+
+def test_rec_bad_row_with_a_value_too_many(tmp_path):
+    lines = _csv_text()
+    lines[1] += ",9"  # pandas would otherwise take the first column as a row index and shift the rest
+    _bad(r"Line 2 of extra\.csv has 4 values where the header names 3 columns", _write_lines(tmp_path / "extra.csv", lines))
+    lines = _csv_text()
+    lines[5] += ",9"  # further down, pandas' own check
+    _bad(r"Line 6 of extra\.csv has 4 values where the header names 3 columns", _write_lines(tmp_path / "extra.csv", lines))
 
 
 def test_rec_bad_header_line_too_long(tmp_path):
