@@ -70,12 +70,16 @@ def strip_range(browser) -> list[float]:
         "return document.querySelector('#record-strip .js-plotly-plot').layout.xaxis.range;")
 
 
-def test_rec001_sample_recording_reference_and_beat(dash_duo, dash_app, rhythm):
+def test_rec001_sample_recording_reference_and_beat(dash_duo, dash_app, rhythm, report):
     result = expected(rhythm, SAMPLE_HEA)
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/record")
     click(dash_duo, "#record-sample")
     check_counts(dash_duo, result)
+    # how far to trust the counts: the report's figures on new patients, beside them
+    s_new_patients = report["recordings"]["detected_beats"]["per_class"]["S"]
+    dash_duo.wait_for_contains_text("#record-trust", f"{s_new_patients['sensitivity']:.0%} of S beats (of its S calls "
+                                                     f"{s_new_patients['positive_predictivity']:.0%} were right)")
     # the reference comparison: detection and Se / +P per class as the pipeline scored them
     detection = result.reference["detection"]
     dash_duo.wait_for_contains_text("#record-detection",
