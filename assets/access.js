@@ -2,14 +2,14 @@
 (function () {
   "use strict";
 
-  // The Predict page's upload zone: its label is a focusable button, and Enter or Space on it opens
-  // the file dialog, as a click does (the file input itself is hidden, see upload.js).
+  // The upload zones (Predict, Recording): each label is a focusable button, and Enter or Space on it
+  // opens the file dialog of the input it is for, as a click does (the input itself is hidden, see upload.js).
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Enter" && event.key !== " ") return;
-    const label = event.target && event.target.closest && event.target.closest("#upload-label");
+    const label = event.target && event.target.closest && event.target.closest("label.upload-label[role=button]");
     if (!label) return;
     event.preventDefault(); // Space would scroll the page
-    const input = document.getElementById("upload-input");
+    const input = document.getElementById(label.htmlFor);
     if (input) input.click();
   });
 

@@ -83,6 +83,7 @@
       input.accept = options.accept;
       input.multiple = Boolean(options.multiple);
       input.className = "visually-hidden";
+      input.tabIndex = -1; // reached through its zone's label, not as an invisible stop at the end of the page
       input.setAttribute("aria-label", options.label);
       document.body.appendChild(input);
     }

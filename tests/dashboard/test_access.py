@@ -43,19 +43,22 @@ def test_acc001_contrast_at_least_4_5(dash_duo, dash_app, tmp_path):
     assert contrast(dash_duo, "#not-found-home") >= 4.5
 
 
-def test_acc002_upload_zone_by_keyboard(dash_duo, dash_app):
+@pytest.mark.parametrize("path, label, file_input", [("/predict", "upload-label", "upload-input"),
+                                                     ("/record", "record-label", "record-input")])
+def test_acc002_upload_zone_by_keyboard(dash_duo, dash_app, path, label, file_input):
     """Tab reaches the upload zone; Enter and Space open the file dialog (a click on the hidden file input)."""
     dash_duo.start_server(dash_app)
-    open_path(dash_duo, "/predict")
-    dash_duo.wait_for_element("#upload-label")
+    open_path(dash_duo, path)
+    dash_duo.wait_for_element(f"#{label}")
+    until(lambda: dash_duo.driver.execute_script(f"return !!document.getElementById('{file_input}')"), timeout=10)
     dash_duo.driver.execute_script(
-        "window.__opened = 0; document.getElementById('upload-input').addEventListener('click',"
+        f"window.__opened = 0; document.getElementById('{file_input}').addEventListener('click',"
         " e => { window.__opened += 1; e.preventDefault(); });")
     for _ in range(30):  # the navbar's links come first
-        if dash_duo.driver.execute_script("return document.activeElement.id") == "upload-label":
+        if dash_duo.driver.execute_script("return document.activeElement.id") == label:
             break
         dash_duo.driver.switch_to.active_element.send_keys(Keys.TAB)
-    assert dash_duo.driver.execute_script("return document.activeElement.id") == "upload-label"
+    assert dash_duo.driver.execute_script("return document.activeElement.id") == label
     dash_duo.driver.switch_to.active_element.send_keys(Keys.ENTER)
     until(lambda: dash_duo.driver.execute_script("return window.__opened") == 1, timeout=5, msg="Enter did nothing")
     dash_duo.driver.switch_to.active_element.send_keys(Keys.SPACE)
