@@ -6,12 +6,18 @@ callback expects, or raises BadInput, whose str() is a sentence for the page.
 """
 from __future__ import annotations
 
+import math
+import re
+
 from dash.exceptions import PreventUpdate
+
+from pipeline.recording import UPLOAD_MAX_FILES
 
 from dashboard.uploads import MAX_FILENAME
 
 MODEL_CHOICES = ("cascade", "logreg", "both")
 MODELS = ("cascade", "logreg")
+UPLOAD_MAX_LEADS = 64  # more leads than any ECG format here holds
 
 
 class BadInput(ValueError):
@@ -96,3 +102,68 @@ def require_choice(value, allowed) -> None:
         known = False
     if not known:
         raise PreventUpdate
+
+
+# ---------------------------------------------------------------- the Recording page
+
+_STATE_KEY = re.compile(r"^[0-9a-f]{12}$")  # dashboard.recordings._key
+
+
+def _number(value, *, low: float = -math.inf) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < low:
+        raise BadInput(value)
+    return float(value)
+
+
+def record_files(value) -> dict | None:
+    """The record-files store that upload_record.js and the sample button write: {"error"} or {"files": [...]}."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadInput(value)
+    if "error" in value:
+        return {"error": _text(value["error"], longest=1000)}
+    files = value.get("files")
+    if not isinstance(files, list) or not 1 <= len(files) <= UPLOAD_MAX_FILES or not all(isinstance(f, dict) for f in files):
+        raise BadInput(value)
+    return {"files": [{"token": _text(f.get("token"), longest=100), "filename": _text(f.get("filename"))} for f in files]}
+
+
+def record_lead(value) -> int | None:
+    """The lead dropdown: a lead's index (the page offers nothing else), or None for the default."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < UPLOAD_MAX_LEADS:
+        raise BadInput(value)
+    return value
+
+
+def sampling_rate(value) -> float | None:
+    """The rate typed in for a CSV without a time column; the reader says whether the rate is usable."""
+    if value is None or value == "":
+        return None
+    return _number(value)
+
+
+def record_state(value) -> dict | None:
+    """The record-state store that `classify` writes (dashboard.recordings.analyse's meta)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not _STATE_KEY.match(str(value.get("key"))):
+        raise BadInput(value)
+    _text(value.get("home"), longest=100)
+    _text(value.get("name"))
+    _number(value.get("duration_s"), low=0)
+    return value
+
+
+def record_pick(value) -> dict | None:
+    """A picked beat: {"index": 0-based beat, "time": seconds}."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadInput(value)
+    index = value.get("index")
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise BadInput(value)
+    return {"index": index, "time": _number(value.get("time"))}

@@ -16,6 +16,7 @@ from pipeline.records import RecordError
 from pipeline.recording import RecordingError
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
+from dashboard import inputs
 from dashboard.components.cards import section
 from dashboard.components.explanation import explanation_view
 from dashboard.components.figures import confusion_figure, graph_config
@@ -336,6 +337,10 @@ def _reference(meta: dict) -> html.Div:
 def classify(upload, lead, fs):
     """Read and classify the recording through the pipeline; any problem with it becomes one sentence."""
     keep = (no_update,) * 5
+    try:
+        upload, lead, fs = inputs.record_files(upload), inputs.record_lead(lead), inputs.sampling_rate(fs)
+    except inputs.BadInput as error:
+        return *_message(str(error)), None, True, None, None, no_update, no_update, *keep[:3]
     if not upload:
         raise PreventUpdate
     if "error" in upload:
@@ -344,7 +349,7 @@ def classify(upload, lead, fs):
         lead = None  # a new recording starts on its default lead
     names = ", ".join(f["filename"] for f in upload["files"])
     try:
-        meta = analyse(get_store(), upload["files"], lead=lead, fs=float(fs) if fs else None)
+        meta = analyse(get_store(), upload["files"], lead=lead, fs=fs or None)
         reference = _reference(meta)
     except (RecordingError, RecordError) as error:
         return *_message(f"{names}: {error}"), None, True, None, None, no_update, no_update, *keep[:3]
@@ -385,7 +390,10 @@ def classify(upload, lead, fs):
 )
 def tell_expired(*args):
     """Say so when the analysis behind the page has expired: the other callbacks then leave the page as it was."""
-    meta = args[-1]
+    try:
+        meta = inputs.record_state(args[-1])
+    except inputs.BadInput as error:
+        return _message(str(error))
     if not meta:
         raise PreventUpdate
     if is_stored(get_store(), meta):
@@ -402,11 +410,16 @@ def _window_from(relayout: dict | None, full: tuple[float, float]):
         return None
     if relayout.get("xaxis.autorange"):
         return full
-    if "xaxis.range[0]" in relayout and "xaxis.range[1]" in relayout:
-        return float(relayout["xaxis.range[0]"]), float(relayout["xaxis.range[1]"])
-    if "xaxis.range" in relayout:
-        return tuple(map(float, relayout["xaxis.range"]))
-    return None
+    try:
+        if "xaxis.range[0]" in relayout and "xaxis.range[1]" in relayout:
+            window = (float(relayout["xaxis.range[0]"]), float(relayout["xaxis.range[1]"]))
+        elif "xaxis.range" in relayout:
+            window = tuple(map(float, relayout["xaxis.range"]))
+        else:
+            return None
+    except (TypeError, ValueError):  # a relayout the plot never sends
+        return None
+    return window if len(window) == 2 and all(np.isfinite(window)) else None
 
 
 def _tachogram_beats(beats: pd.DataFrame) -> pd.DataFrame:
@@ -454,8 +467,16 @@ def draw_window(store, meta: dict, window: tuple[float, float], picked: float | 
 )
 def show_strip(meta, strip_relayout, tachogram_relayout, pick, _whole, current):
     """Redraw both plots for the window the user asked for, from the server-side strip (never sent whole)."""
+    try:
+        meta, pick = inputs.record_state(meta), inputs.record_pick(pick)
+    except inputs.BadInput:
+        raise PreventUpdate from None  # no message box here; tell_expired answers a forged state
     if not meta:
         raise PreventUpdate
+    if not isinstance(strip_relayout, dict):
+        strip_relayout = None
+    if not isinstance(tachogram_relayout, dict):
+        tachogram_relayout = None
     full = (0.0, meta["duration_s"])
     # Several inputs can fire together (a plot that appears reports its size): a new recording wins.
     triggered = ctx.triggered_prop_ids
@@ -470,7 +491,7 @@ def show_strip(meta, strip_relayout, tachogram_relayout, pick, _whole, current):
         window = _window_from(tachogram_relayout, full)
     # A relayout that is not about time (the plot resized) redraws the current window: Dash drops the
     # answer to an earlier call of this callback when a later one starts, so each call must draw.
-    window = window or (tuple(current) if current else full)
+    window = window or _window_from({"xaxis.range": current}, full) or full
     try:
         return *draw_window(get_store(), meta, window, picked), list(window)
     except (UnknownUpload, KeyError):
@@ -497,22 +518,34 @@ def _nearest_beat(meta: dict, t: float) -> int:
 )
 def pick_beat(strip_click, tachogram_click, cell, jump, meta):
     """A beat clicked on the strip, the tachogram or the table, or a missed/extra beat chosen: {index, time}."""
+    try:
+        meta = inputs.record_state(meta)
+    except inputs.BadInput:
+        raise PreventUpdate from None
     if not meta:
         raise PreventUpdate
     trigger = ctx.triggered_id
     try:
         if trigger in ("record-strip", "record-tachogram"):
             point = (strip_click if trigger == "record-strip" else tachogram_click)["points"][0]
-            index = int(point["customdata"]) - 1 if point.get("customdata") is not None else _nearest_beat(meta, point["x"])
+            index = int(point["customdata"]) - 1 if point.get("customdata") is not None else _nearest_beat(meta, float(point["x"]))
         elif trigger == "record-table" and cell and cell.get("row_id") is not None:
             index = int(cell["row_id"]) - 1
         elif trigger == "record-jump" and jump:
-            return {"index": _nearest_beat(meta, float(jump)), "time": float(jump)}
+            t = float(jump)  # the option's value: seconds as text
+            if not np.isfinite(t):
+                raise PreventUpdate
+            return {"index": _nearest_beat(meta, t), "time": t}
         else:
             raise PreventUpdate
-        return {"index": index, "time": float(beat_table(get_store(), meta)["time_s"].iloc[index])}
+        times = beat_table(get_store(), meta)["time_s"]
+        if not 0 <= index < len(times):
+            raise PreventUpdate
+        return {"index": index, "time": float(times.iloc[index])}
     except (UnknownUpload, KeyError):
         raise PreventUpdate from None
+    except (TypeError, ValueError, IndexError, AttributeError):
+        raise PreventUpdate from None  # a click the plots and the table never send
 
 
 @callback(
@@ -524,6 +557,10 @@ def pick_beat(strip_click, tachogram_click, cell, jump, meta):
 )
 def show_beat(pick, meta):
     """The picked beat (the first ectopic one before any click) against its class template, with the probabilities."""
+    try:
+        meta, pick = inputs.record_state(meta), inputs.record_pick(pick)
+    except inputs.BadInput:
+        raise PreventUpdate from None
     if not meta:
         raise PreventUpdate
     store = get_store()
@@ -531,6 +568,8 @@ def show_beat(pick, meta):
         table = beat_table(store, meta)
         if pick and ctx.triggered_id == "record-pick":
             index = pick["index"]
+            if index >= len(table):
+                raise PreventUpdate
         else:
             ectopic = np.flatnonzero(table["predicted_class"].to_numpy() != "N")
             index = int(ectopic[0]) if len(ectopic) else 0
@@ -564,6 +603,10 @@ def show_beat(pick, meta):
     Input("record-filter", "value"),
 )
 def show_table(meta, page, which):
+    try:
+        meta, page, which = inputs.record_state(meta), inputs.page_number(page), inputs.beat_filter(which)
+    except inputs.BadInput:
+        raise PreventUpdate from None
     if not meta:
         return [], 0
     try:
@@ -592,6 +635,10 @@ def show_table(meta, page, which):
     prevent_initial_call=True,
 )
 def download(_clicks, meta):
+    try:
+        meta = inputs.record_state(meta)
+    except inputs.BadInput:
+        raise PreventUpdate from None
     if not meta:
         raise PreventUpdate
     try:

@@ -142,3 +142,14 @@ def redis_url(tmp_path_factory):
         client.close()
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def rhythm(bundle):
+    """The bundle's rhythm-aware cascade; the Recording page's own sentence is tested without it (rec008)."""
+    from pipeline.records import RecordError, record_model
+
+    try:
+        return record_model(bundle)
+    except RecordError as error:
+        pytest.skip(f"the served bundle has no rhythm-aware cascade yet: {error}")

@@ -1,6 +1,7 @@
 """Small helpers for driving the dashboard in dash[testing]'s browser."""
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
@@ -104,3 +105,20 @@ def click(browser, target) -> None:
         return True
 
     until(clicked, timeout=10, msg=f"{target} stayed covered by another element")
+
+
+def post_callback(client, dependencies, values: dict, state: dict | None = None):
+    """Call the callback whose inputs are `values`' keys ("id.property") as the browser would; return (status, body)."""
+    dep = next(d for d in dependencies if {f"{i['id']}.{i['property']}" for i in d["inputs"]} == set(values))
+    outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in dep["output"].strip(".").split("...")]
+    payload = {
+        "output": dep["output"],
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": [{"id": i["id"], "property": i["property"], "value": values[f"{i['id']}.{i['property']}"]}
+                   for i in dep["inputs"]],
+        "changedPropIds": [next(iter(values))],
+        "state": [{"id": s["id"], "property": s["property"], "value": (state or {}).get(f"{s['id']}.{s['property']}")}
+                  for s in dep["state"]],
+    }
+    response = client.post("/_dash-update-component", data=json.dumps(payload), content_type="application/json")
+    return response.status_code, response.get_data(as_text=True)

@@ -26,17 +26,6 @@ FIXTURES = REPO / "tests" / "fixtures" / "recordings"
 SHOTS = REPO / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def rhythm(bundle):
-    """The bundle's rhythm-aware cascade; the page's own sentence is tested without it (rec008)."""
-    from pipeline.records import RecordError, record_model
-
-    try:
-        return record_model(bundle)
-    except RecordError as error:
-        pytest.skip(f"the served bundle has no rhythm-aware cascade yet: {error}")
-
-
 def expected(model, path, **read):
     """What classify-record finds in the file: the pipeline's result, straight from the pipeline."""
     from pipeline.records import classify_recording
