@@ -38,6 +38,35 @@ app.index_string = app.index_string.replace(
 server.config["MAX_CONTENT_LENGTH"] = MB
 
 
+def _callback_request_problem(payload) -> str | None:
+    """What is wrong with a /_dash-update-component body that Dash's dispatcher would answer with a 500."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("output"), str):
+        return "not a callback request"
+    if payload["output"] not in app.callback_map:
+        return "no such callback"
+    items = payload.get("inputs"), payload.get("state", [])
+    if not all(isinstance(group, list) and all(isinstance(i, dict) and "id" in i and "property" in i for i in group)
+               for group in items) or not isinstance(payload.get("changedPropIds", []), list):
+        return "malformed inputs"
+    for item in payload["inputs"]:  # Dash's own page router reads the address as a browser gives it
+        value = item.get("value")
+        if item["id"] == "_pages_location" and value is not None and not (
+                isinstance(value, str) and (item["property"] != "pathname" or value.startswith("/"))):
+            return "not an address"
+    return None
+
+
+@server.before_request
+def callback_request_shape():
+    """A callback request the page cannot have made gets a 400 that says so, not a 500 from Dash's dispatcher."""
+    if request.method == "POST" and request.path == app.get_relative_path("/_dash-update-component"):
+        payload = request.get_json(silent=True)
+        problem = _callback_request_problem(payload)
+        if problem:
+            return jsonify(error=f"The page sent a request it cannot have made ({problem}): reload the page."), 400
+    return None
+
+
 @server.after_request
 def security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -112,3 +112,32 @@ def test_inp008_summary_says_a_header_was_skipped(client, dependencies):
 def test_inp009_forged_choices_on_pages_without_a_message_box_change_nothing(client, dependencies, values):
     status, body = post_callback(client, dependencies, values)
     assert status == 204, body[:300]
+
+
+JUNK = ["evil", 7, -1, 1e308, [], {}, [1, "x"], {"a": {"b": 1}}, True]
+
+
+def test_inp010_no_callback_answers_junk_with_a_server_error(client, dependencies):
+    """Every server-side callback of every page, each input in turn set to junk (and the state too): never a 5xx."""
+    failures = []
+    for dep in dependencies:
+        if dep.get("clientside_function"):
+            continue
+        keys = [f"{i['id']}.{i['property']}" for i in dep["inputs"]]
+        states = [f"{s['id']}.{s['property']}" for s in dep["state"]]
+        for junk in JUNK:
+            for key in keys:
+                values = {key: junk, **{other: None for other in keys if other != key}}
+                for state in ([None, junk] if states else [None]):
+                    status, _ = post_callback(client, dependencies, values, state=dict.fromkeys(states, state))
+                    if status >= 500:
+                        failures.append((dep["output"][:50], key, junk, state))
+    assert not failures, failures[:10]
+
+
+@pytest.mark.parametrize("body", ["{}", '{"output": 5}', '{"output": "nothing.here", "inputs": []}', "[]", "null",
+                                  '{"output": "predict-message.children", "inputs": "x"}'],
+                         ids=["empty", "output-int", "unknown-output", "list", "null", "inputs-str"])
+def test_inp011_malformed_callback_requests_get_a_400(client, body):
+    response = client.post("/_dash-update-component", data=body, content_type="application/json")
+    assert response.status_code == 400 and "reload the page" in response.get_json()["error"], response.get_data()[:200]
