@@ -179,9 +179,14 @@ def summary_lines(name: str, result, out: Path) -> str:
         detection = result.reference["detection"]
         text += (f"  against the annotations: beats Se {detection['sensitivity']:.2%} +P "
                  f"{detection['positive_predictivity']:.2%}; " + ", ".join(
-                     f"{c} Se {m['sensitivity']:.1%} +P {m['positive_predictivity']:.1%}"
+                     f"{c} Se {_share(m['sensitivity'], m['reference'])} +P {_share(m['positive_predictivity'], m['given'])}"
                      for c, m in result.reference["per_class"].items() if m["reference"] or m["given"]) + "\n")
     return text
+
+
+def _share(value: float, of: int) -> str:
+    """A Se or +P, or "-" when there is nothing to take a share of (no reference beat of the class, or none given it)."""
+    return f"{value:.1%}" if of else "-"
 
 
 def cmd_classify_record(args) -> int:

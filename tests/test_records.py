@@ -1,6 +1,8 @@
 """Whole recordings: classify_recording, the Holter summary, EC57 scoring and the classify-record command (issue 8)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,6 +112,24 @@ def test_rec_cli_out_dir(tmp_path, capsys, fixture_bundle_dir, results):
     assert [f"p_{c}" for c in CLASSES] == list(table.columns[5:10])
     pd.testing.assert_frame_equal(table, results["csv"].table, check_dtype=False, atol=1e-6)
     assert "beats, mean heart rate" in err and "against the annotations" in err
+
+
+def test_rec_cli_no_share_of_nothing(results):
+    """Se of a class with no reference beat, or +P of a class no beat was given, is "-", not 0.0%."""
+    from pipeline.cli import summary_lines
+
+    result = results["wfdb"]
+    line = summary_lines("200", result, Path("out.csv")).splitlines()[1]
+    for cls, m in result.reference["per_class"].items():
+        if not (m["reference"] or m["given"]):
+            assert f"{cls} Se" not in line
+            continue
+        se = f"{m['sensitivity']:.1%}" if m["reference"] else "-"
+        ppv = f"{m['positive_predictivity']:.1%}" if m["given"] else "-"
+        assert f"{cls} Se {se} +P {ppv}" in line, line
+    assert any(not m["reference"] and m["given"] for m in result.reference["per_class"].values()) or \
+        any(m["reference"] and not m["given"] for m in result.reference["per_class"].values()), \
+        "the fixture should have a class with no reference beat or none given, or this test checks nothing"
 
 
 def test_rec_cli_same_names(tmp_path, capsys, fixture_bundle_dir):
