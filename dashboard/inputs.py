@@ -33,6 +33,13 @@ def _text(value, *, longest: int = MAX_FILENAME) -> str:
     return value
 
 
+def _index(value, *, below: float = math.inf) -> int:
+    """A whole number, at least 0 and under `below` (a JSON true is not 1 here, though Python says it is)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < below:
+        raise BadInput(value)
+    return value
+
+
 def upload_result(value) -> dict | None:
     """The upload-result store: None, {"error", "filename"?} or {"token", "filename", ...}."""
     if value is None:
@@ -68,11 +75,7 @@ def predict_state(value) -> dict | None:
 
 
 def page_number(value) -> int:
-    if value is None:
-        return 0
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise BadInput(value)
-    return value
+    return 0 if value is None else _index(value)
 
 
 def beat_filter(value) -> str:
@@ -131,11 +134,7 @@ def record_files(value) -> dict | None:
 
 def record_lead(value) -> int | None:
     """The lead dropdown: a lead's index (the page offers nothing else), or None for the default."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < UPLOAD_MAX_LEADS:
-        raise BadInput(value)
-    return value
+    return None if value is None else _index(value, below=UPLOAD_MAX_LEADS)
 
 
 def sampling_rate(value) -> float | None:
@@ -163,7 +162,4 @@ def record_pick(value) -> dict | None:
         return None
     if not isinstance(value, dict):
         raise BadInput(value)
-    index = value.get("index")
-    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-        raise BadInput(value)
-    return {"index": index, "time": _number(value.get("time"))}
+    return {"index": _index(value.get("index")), "time": _number(value.get("time"))}

@@ -153,3 +153,16 @@ def rhythm(bundle):
         return record_model(bundle)
     except RecordError as error:
         pytest.skip(f"the served bundle has no rhythm-aware cascade yet: {error}")
+
+
+@pytest.fixture(scope="module")
+def callback_client(dash_app):
+    """A Flask test client of the app, for posting callback requests as a browser (or anyone) would."""
+    return dash_app.server.test_client()
+
+
+@pytest.fixture(scope="module")
+def dependencies(callback_client):
+    """The app's callbacks as the browser learns them (/_dash-dependencies)."""
+    return callback_client.get("/_dash-dependencies").get_json()
+

@@ -11,31 +11,21 @@ FILES = "record-files.data"
 TOKEN = "t" * 43  # the shape of a token, of no upload
 
 
-@pytest.fixture(scope="module")
-def client(dash_app):
-    return dash_app.server.test_client()
-
-
-@pytest.fixture(scope="module")
-def dependencies(client):
-    return client.get("/_dash-dependencies").get_json()
-
-
-def classify(client, dependencies, files, lead=None, fs=None, changed=FILES):
+def classify(callback_client, dependencies, files, lead=None, fs=None, changed=FILES):
     values = {FILES: files, "record-lead.value": lead, "record-fs.value": fs}
     values = {changed: values.pop(changed), **values}  # the first is the input that changed
-    status, body = post_callback(client, dependencies, values)
+    status, body = post_callback(callback_client, dependencies, values)
     assert status == 200, body[:300]
     return json.loads(body)["response"]
 
 
 @pytest.fixture(scope="module")
-def sample(client, dependencies, rhythm):
+def sample(callback_client, dependencies, rhythm):
     """The record-files and record-state a browser holds after loading the sample recording."""
-    status, body = post_callback(client, dependencies, {"record-sample.n_clicks": 1})
+    status, body = post_callback(callback_client, dependencies, {"record-sample.n_clicks": 1})
     assert status == 200, body[:300]
     files = json.loads(body)["response"]["record-files"]["data"]
-    return files, classify(client, dependencies, files)["record-state"]["data"]
+    return files, classify(callback_client, dependencies, files)["record-state"]["data"]
 
 
 def message(response) -> str:
@@ -47,25 +37,25 @@ def message(response) -> str:
                                    {"files": [{"token": TOKEN, "filename": "a.csv"}] * 17}, {"error": {"html": 1}}],
                          ids=["str", "int", "files-str", "files-empty", "file-str", "token-int", "no-name", "too-many",
                               "error-dict"])
-def test_rin001_forged_files(client, dependencies, files):
-    assert RELOAD in message(classify(client, dependencies, files))
+def test_rin001_forged_files(callback_client, dependencies, files):
+    assert RELOAD in message(classify(callback_client, dependencies, files))
 
 
-def test_rin002_unknown_token_is_said(client, dependencies):
-    response = classify(client, dependencies, {"files": [{"token": TOKEN, "filename": "a.csv"}]})
+def test_rin002_unknown_token_is_said(callback_client, dependencies):
+    response = classify(callback_client, dependencies, {"files": [{"token": TOKEN, "filename": "a.csv"}]})
     assert "expired" in message(response) or "no longer" in message(response), message(response)
 
 
 @pytest.mark.parametrize("lead, fs", [("evil", None), (-1, None), ([1], None), (True, None), (None, "abc"),
                                       (None, "nan"), (None, [250])])
-def test_rin003_forged_lead_and_rate(client, dependencies, sample, lead, fs):
+def test_rin003_forged_lead_and_rate(callback_client, dependencies, sample, lead, fs):
     changed = "record-lead.value" if lead is not None else "record-fs.value"
-    assert RELOAD in message(classify(client, dependencies, sample[0], lead, fs, changed=changed))
+    assert RELOAD in message(classify(callback_client, dependencies, sample[0], lead, fs, changed=changed))
 
 
-def test_rin004_a_lead_or_rate_the_recording_lacks_is_the_readers_sentence(client, dependencies, sample):
-    assert "has no lead 7" in message(classify(client, dependencies, sample[0], lead=7, changed="record-lead.value"))
-    assert "fs=250 was given" in message(classify(client, dependencies, sample[0], fs=250, changed="record-fs.value"))
+def test_rin004_a_lead_or_rate_the_recording_lacks_is_the_readers_sentence(callback_client, dependencies, sample):
+    assert "has no lead 7" in message(classify(callback_client, dependencies, sample[0], lead=7, changed="record-lead.value"))
+    assert "fs=250 was given" in message(classify(callback_client, dependencies, sample[0], fs=250, changed="record-fs.value"))
 
 
 FORGED_STATE = ["evil", 7, [], {}, {"home": TOKEN}, {"home": TOKEN, "key": "../../etc/x", "name": "a", "duration_s": 1},
@@ -74,7 +64,7 @@ STATE_IDS = ["str", "int", "list", "empty", "home-only", "traversal", "duration-
 
 
 @pytest.mark.parametrize("forged", FORGED_STATE, ids=STATE_IDS)
-def test_rin005_forged_state_changes_nothing(client, dependencies, forged):
+def test_rin005_forged_state_changes_nothing(callback_client, dependencies, forged):
     for values, state in [
         ({"record-state.data": forged, "record-table.page_current": 0, "record-filter.value": "all"}, None),
         ({"record-download-button.n_clicks": 1}, {"record-state.data": forged}),
@@ -82,14 +72,14 @@ def test_rin005_forged_state_changes_nothing(client, dependencies, forged):
         ({"record-state.data": forged, "record-strip.relayoutData": None, "record-tachogram.relayoutData": None,
           "record-pick.data": None, "record-whole.n_clicks": None}, {"record-window.data": None}),
     ]:
-        status, body = post_callback(client, dependencies, values, state)
+        status, body = post_callback(callback_client, dependencies, values, state)
         assert status == 204, (values, body[:300])
 
 
 @pytest.mark.parametrize("forged", FORGED_STATE, ids=STATE_IDS)
-def test_rin006_forged_state_is_said_once(client, dependencies, forged):
+def test_rin006_forged_state_is_said_once(callback_client, dependencies, forged):
     """tell_expired, the callback behind the page's message box, says so; a well-formed state of no upload is expired."""
-    status, body = post_callback(client, dependencies, {"record-download-button.n_clicks": 1, "record-strip.relayoutData": None,
+    status, body = post_callback(callback_client, dependencies, {"record-download-button.n_clicks": 1, "record-strip.relayoutData": None,
                                                         "record-strip.clickData": None, "record-tachogram.relayoutData": None,
                                                         "record-tachogram.clickData": None, "record-whole.n_clicks": None,
                                                         "record-table.active_cell": None, "record-table.page_current": 0,
@@ -101,8 +91,8 @@ def test_rin006_forged_state_is_said_once(client, dependencies, forged):
 @pytest.mark.parametrize("pick", ["x", {"index": "1", "time": 1}, {"index": 10**9, "time": 1.0}, {"index": -1, "time": 1},
                                   {"index": 0, "time": "x"}, {"index": True, "time": 1}],
                          ids=["str", "index-text", "index-past-end", "index-negative", "time-text", "index-bool"])
-def test_rin007_forged_pick_changes_nothing(client, dependencies, sample, pick):
-    status, body = post_callback(client, dependencies, {"record-pick.data": pick, "record-state.data": sample[1]})
+def test_rin007_forged_pick_changes_nothing(callback_client, dependencies, sample, pick):
+    status, body = post_callback(callback_client, dependencies, {"record-pick.data": pick, "record-state.data": sample[1]})
     assert status == 204, body[:300]
 
 
@@ -118,26 +108,26 @@ def test_rin007_forged_pick_changes_nothing(client, dependencies, sample, pick):
     {"record-jump.value": "abc", "record-strip.clickData": None, "record-tachogram.clickData": None,
      "record-table.active_cell": None},
 ], ids=["points-str", "x-text", "row-text", "row-past-end", "jump-text"])
-def test_rin008_forged_clicks_change_nothing(client, dependencies, sample, values):
-    status, body = post_callback(client, dependencies, values, state={"record-state.data": sample[1]})
+def test_rin008_forged_clicks_change_nothing(callback_client, dependencies, sample, values):
+    status, body = post_callback(callback_client, dependencies, values, state={"record-state.data": sample[1]})
     assert status == 204, body[:300]
 
 
 @pytest.mark.parametrize("relayout", [{"xaxis.range[0]": "abc", "xaxis.range[1]": 1}, {"xaxis.range": "ab"},
                                       {"xaxis.range": [1, 2, 3]}, {"xaxis.range": [0, "inf"]}, "evil"],
                          ids=["range0-text", "range-str", "range-three", "range-inf", "str"])
-def test_rin009_forged_zoom_draws_the_current_window(client, dependencies, sample, relayout):
+def test_rin009_forged_zoom_draws_the_current_window(callback_client, dependencies, sample, relayout):
     values = {"record-state.data": sample[1], "record-strip.relayoutData": relayout, "record-tachogram.relayoutData": None,
               "record-pick.data": None, "record-whole.n_clicks": None}
-    status, body = post_callback(client, dependencies, values, state={"record-window.data": [0, 10]})
+    status, body = post_callback(callback_client, dependencies, values, state={"record-window.data": [0, 10]})
     assert status == 200, body[:300]
     assert json.loads(body)["response"]["record-window"]["data"] in ([0, 10], [0.0, 300.0]), body[:300]
 
 
-def test_rin010_real_requests_still_work(client, dependencies, sample):
+def test_rin010_real_requests_still_work(callback_client, dependencies, sample):
     files, meta = sample
-    response = classify(client, dependencies, files)
+    response = classify(callback_client, dependencies, files)
     assert response["record-state"]["data"]["summary"] == meta["summary"]
-    status, body = post_callback(client, dependencies, {"record-pick.data": {"index": 3, "time": 1.0},
+    status, body = post_callback(callback_client, dependencies, {"record-pick.data": {"index": 3, "time": 1.0},
                                                         "record-state.data": meta})
     assert status == 200 and "Beat 4" in body, body[:300]
