@@ -325,7 +325,7 @@ def _fs_from_time(time_s: np.ndarray, source: str) -> float:
     return fs
 
 
-def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str):
+def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str, trailing: bool = False):
     """The CSV's rows as float64 arrays, CSV_CHUNK_ROWS at a time, so text is never held all at once.
 
     pandas' C parser, chunked: measured against pyarrow's streaming reader on a 4-hour CSV it
@@ -333,7 +333,9 @@ def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str):
     float64, so raw ADC integers need no type guess that a later "1.5" would break.
     """
     try:
-        with pd.read_csv(path, sep=delimiter, decimal=decimal, dtype=np.float64, chunksize=CSV_CHUNK_ROWS) as reader:
+        # index_col=False for rows that end in a delimiter the header lacks: pandas' own remedy for them
+        with pd.read_csv(path, sep=delimiter, decimal=decimal, dtype=np.float64, chunksize=CSV_CHUNK_ROWS,
+                         index_col=False if trailing else None) as reader:
             for chunk in reader:
                 yield chunk.to_numpy()
     except ValueError as error:  # pandas' ParserError and UnicodeDecodeError are ValueErrors too
@@ -378,14 +380,16 @@ def _read_csv(path: Path, fs: float | None, lead) -> Recording:
     if not lead_indices:
         raise RecordingError(f"{source} has no lead columns; add one column of samples per lead.")
     first_row = next(csv.reader([first_rows.split("\n", 1)[0].rstrip("\r")], delimiter=delimiter), [])
-    if len(first_row) > len(columns):  # pandas would take the first column for a row index and shift the rest
+    # Rows may end in a delimiter the header lacks ("0.004,1.25,"): an empty last value, read as nothing.
+    trailing = len(first_row) > len(columns) and not any(v.strip() for v in first_row[len(columns):])
+    if len(first_row) > len(columns) and not trailing:  # pandas would take the first column for a row index
         raise RecordingError(f"Line 2 of {source} has {len(first_row)} values where the header names "
                              f"{len(columns)} columns; give every row one value per column.")
     if time_index is None and fs is None:
         raise RecordingError(f"{source} has no time column (time_s, time, t, ...) and no sampling rate was given; "
                              "add a time column in seconds or give fs=HZ.")
     time_blocks, lead_blocks = [], []
-    for block in _csv_blocks(path, delimiter, decimal, source):
+    for block in _csv_blocks(path, delimiter, decimal, source, trailing):
         if time_index is not None:
             time_blocks.append(block[:, time_index].copy())
         lead_blocks.append(block[:, lead_indices])

@@ -286,6 +286,14 @@ def test_rec_bad_not_plain_text(tmp_path, encode):
     _bad(r"saved_wrong\.csv is not plain text .*save the recording as CSV in UTF-8", path)
 
 
+def test_rec_csv_rows_ending_in_a_delimiter(tmp_path):
+    """Some exports end every row, but not the header, with a delimiter: the empty last value is no column."""
+    lines = _csv_text()
+    rec = read_recording(_write_lines(tmp_path / "trailing.csv", [lines[0]] + [l + "," for l in lines[1:]]))
+    np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals)
+    assert rec.lead_names == ("MLII", "V1")
+
+
 def test_rec_bad_row_with_a_value_too_many(tmp_path):
     lines = _csv_text()
     lines[1] += ",9"  # pandas would otherwise take the first column as a row index and shift the rest
