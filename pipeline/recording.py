@@ -352,6 +352,21 @@ def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str, trailing:
                              "one header row.") from error
 
 
+def _cut_off(path: Path, last_leads: np.ndarray, last_times: np.ndarray | None) -> bool:
+    """Whether the CSV's last line is a piece of one: no line end after it, and a value missing or its time off
+    the step of the lines before (an upload or a copy cut short). A whole last line without a line end is kept."""
+    with open(path, "rb") as f:
+        f.seek(-1, 2)
+        if f.read(1) in (b"\n", b"\r") or len(last_leads) < 3:
+            return False
+    if np.isnan(last_leads[-1]).any():
+        return True
+    if last_times is None:
+        return False
+    step = last_times[-2] - last_times[-3]
+    return bool(abs(last_times[-1] - last_times[-2] - step) > 0.5 * abs(step))
+
+
 def _read_csv(path: Path, fs: float | None, lead) -> Recording:
     source = path.name
     with open(path, "rb") as f:
@@ -396,6 +411,12 @@ def _read_csv(path: Path, fs: float | None, lead) -> Recording:
         del block
     if not lead_blocks or sum(len(b) for b in lead_blocks) == 0:
         raise RecordingError(f"{source} has a header but no rows of samples.")
+    if _cut_off(path, lead_blocks[-1], time_blocks[-1] if time_blocks else None):
+        lead_blocks[-1] = lead_blocks[-1][:-1]
+        if time_blocks:
+            time_blocks[-1] = time_blocks[-1][:-1]
+        warnings.warn(f"{source} ends in the middle of a line, as a file cut off does: its last line was left out.",
+                      RecordingWarning, stacklevel=3)
     if time_index is None:
         file_fs = float(fs)
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 import io
 import shutil
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -292,6 +293,22 @@ def test_rec_csv_rows_ending_in_a_delimiter(tmp_path):
     rec = read_recording(_write_lines(tmp_path / "trailing.csv", [lines[0]] + [l + "," for l in lines[1:]]))
     np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals)
     assert rec.lead_names == ("MLII", "V1")
+
+
+@pytest.mark.parametrize("cut", [20, 8], ids=["in-the-time", "in-a-lead"])
+def test_rec_csv_cut_off_last_line_left_out(tmp_path, cut):
+    """A file cut short mid-line: the piece of a line is left out with a warning (not "sort the rows", not a NaN)."""
+    whole = CSV.read_bytes()
+    path = tmp_path / "cut.csv"
+    path.write_bytes(whole[:-cut])
+    with pytest.warns(RecordingWarning, match="cut.csv ends in the middle of a line"):
+        rec = read_recording(path)
+    np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals[:-1])
+    # a whole last line without its line end is a whole line
+    path.write_bytes(whole.rstrip(b"\r\n"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecordingWarning)
+        np.testing.assert_array_equal(read_recording(path).signals, read_recording(CSV).signals)
 
 
 def test_rec_bad_row_with_a_value_too_many(tmp_path):
