@@ -356,7 +356,7 @@ def _cut_off(path: Path, last_leads: np.ndarray, last_times: np.ndarray | None) 
     """Whether the CSV's last line is a piece of one: no line end after it, and a value missing or its time off
     the step of the lines before (an upload or a copy cut short). A whole last line without a line end is kept."""
     with open(path, "rb") as f:
-        f.seek(-1, 2)
+        f.seek(-1, io.SEEK_END)
         if f.read(1) in (b"\n", b"\r") or len(last_leads) < 3:
             return False
     if np.isnan(last_leads[-1]).any():
