@@ -251,9 +251,22 @@ def _read_edf(path: Path, fs: float | None, lead) -> Recording:
     """
     source = path.name
     try:
-        edf = edfio.read_edf(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            edf = edfio.read_edf(path)
     except Exception as error:  # edfio raises ValueError and others for a damaged header
         raise RecordingError(f"{source} is not a readable EDF file ({_reason(error)}); export it again.") from error
+    for warning in caught:  # edfio reads what a file cut short holds, and says so only as a UserWarning
+        text = str(warning.message)
+        counts = re.search(r"indicates (\d+) data records, but file contains (\d+)", text)
+        if counts:
+            text = (f"{source}: its header promises {counts[1]} data records but the file holds {counts[2]} (cut short?); "
+                    "only those were read.")
+        elif "Incomplete data record" in text:
+            text = f"{source} ends inside a data record (cut short?); that last piece was left out."
+        else:
+            text = f"{source}: {_reason(warning.message)}"
+        warnings.warn(text, RecordingWarning, stacklevel=3)
     if not edf.is_continuous:
         raise RecordingError(f"{source} is a discontinuous EDF+D file; export a continuous EDF (EDF+C).")
     channels = edf.signals  # edfio leaves out the "EDF Annotations" channel

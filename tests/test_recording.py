@@ -311,6 +311,19 @@ def test_rec_csv_cut_off_last_line_left_out(tmp_path, cut):
         np.testing.assert_array_equal(read_recording(path).signals, read_recording(CSV).signals)
 
 
+def test_rec_edf_cut_short_is_said(tmp_path):
+    """edfio reads what a cut-short EDF holds; the reader says so instead of classifying part of it in silence."""
+    whole = EDF.read_bytes()
+    path = tmp_path / "cut.edf"
+    path.write_bytes(whole[: len(whole) * 2 // 3])
+    with pytest.warns(RecordingWarning) as caught:
+        rec = read_recording(path)
+    said = " ".join(str(w.message) for w in caught)
+    assert "cut.edf: its header promises 60 data records but the file holds 39 (cut short?)" in said, said
+    assert "cut.edf ends inside a data record" in said, said
+    np.testing.assert_array_equal(rec.signals, read_recording(EDF).signals[: len(rec.signals)])
+
+
 def test_rec_bad_row_with_a_value_too_many(tmp_path):
     lines = _csv_text()
     lines[1] += ",9"  # pandas would otherwise take the first column as a row index and shift the rest
