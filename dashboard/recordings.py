@@ -131,6 +131,14 @@ def is_stored(store: UploadStore, meta: dict) -> bool:
         return False
 
 
+def stored_meta(store: UploadStore, meta: dict) -> dict:
+    """The analysis as the server wrote it: of the copy a page sends back, only its home and key are used."""
+    data = store.read(meta["home"], _name(meta["key"], "meta.json"))
+    if data is None:
+        raise KeyError("the analysis of this recording is no longer stored")
+    return json.loads(data)
+
+
 def beat_table(store: UploadStore, meta: dict) -> pd.DataFrame:
     """The recording's beat table, as `classify-record` writes it."""
     data = store.read(meta["home"], _name(meta["key"], "beats.parquet"))

@@ -23,7 +23,8 @@ from dashboard.components.figures import confusion_figure, graph_config
 from dashboard.components.palette import CLASS_COLOURS
 from dashboard.components.strip import beat_figure, strip_figure, tachogram_figure
 from dashboard.data import BundleError, get_report
-from dashboard.recordings import analyse, beat_row, explain_beat, is_stored, beat_table, download_csv, reference_marks, strip_window
+from dashboard.recordings import (analyse, beat_row, beat_table, download_csv, explain_beat, is_stored, reference_marks,
+                                  stored_meta, strip_window)
 from dashboard.settings import ASSETS_DIR, MB, settings
 from dashboard.uploads import UnknownUpload, UploadTooLarge, get_store
 
@@ -404,6 +405,18 @@ def tell_expired(*args):
 # ---------------------------------------------------------------- strip and tachogram
 
 
+def _trusted(meta) -> dict | None:
+    """The page's record-state, checked for shape and then replaced by the server's own copy of the analysis.
+
+    A state the page cannot have sent, or whose analysis is gone, changes nothing (tell_expired says why).
+    """
+    try:
+        meta = inputs.record_state(meta)
+        return stored_meta(get_store(), meta) if meta else None
+    except (inputs.BadInput, UnknownUpload, KeyError):
+        raise PreventUpdate from None
+
+
 def _window_from(relayout: dict | None, full: tuple[float, float]):
     """The time window a plot's relayoutData asks for; None when it is not about the time axis."""
     if not relayout:
@@ -468,9 +481,10 @@ def draw_window(store, meta: dict, window: tuple[float, float], picked: float | 
 def show_strip(meta, strip_relayout, tachogram_relayout, pick, _whole, current):
     """Redraw both plots for the window the user asked for, from the server-side strip (never sent whole)."""
     try:
-        meta, pick = inputs.record_state(meta), inputs.record_pick(pick)
+        pick = inputs.record_pick(pick)
     except inputs.BadInput:
-        raise PreventUpdate from None  # no message box here; tell_expired answers a forged state
+        raise PreventUpdate from None  # no message box here
+    meta = _trusted(meta)
     if not meta:
         raise PreventUpdate
     if not isinstance(strip_relayout, dict):
@@ -518,10 +532,7 @@ def _nearest_beat(meta: dict, t: float) -> int:
 )
 def pick_beat(strip_click, tachogram_click, cell, jump, meta):
     """A beat clicked on the strip, the tachogram or the table, or a missed/extra beat chosen: {index, time}."""
-    try:
-        meta = inputs.record_state(meta)
-    except inputs.BadInput:
-        raise PreventUpdate from None
+    meta = _trusted(meta)
     if not meta:
         raise PreventUpdate
     trigger = ctx.triggered_id
@@ -558,9 +569,10 @@ def pick_beat(strip_click, tachogram_click, cell, jump, meta):
 def show_beat(pick, meta):
     """The picked beat (the first ectopic one before any click) against its class template, with the probabilities."""
     try:
-        meta, pick = inputs.record_state(meta), inputs.record_pick(pick)
+        pick = inputs.record_pick(pick)
     except inputs.BadInput:
         raise PreventUpdate from None
+    meta = _trusted(meta)
     if not meta:
         raise PreventUpdate
     store = get_store()
@@ -604,9 +616,10 @@ def show_beat(pick, meta):
 )
 def show_table(meta, page, which):
     try:
-        meta, page, which = inputs.record_state(meta), inputs.page_number(page), inputs.beat_filter(which)
+        page, which = inputs.page_number(page), inputs.beat_filter(which)
     except inputs.BadInput:
         raise PreventUpdate from None
+    meta = _trusted(meta)
     if not meta:
         return [], 0
     try:
@@ -635,10 +648,7 @@ def show_table(meta, page, which):
     prevent_initial_call=True,
 )
 def download(_clicks, meta):
-    try:
-        meta = inputs.record_state(meta)
-    except inputs.BadInput:
-        raise PreventUpdate from None
+    meta = _trusted(meta)
     if not meta:
         raise PreventUpdate
     try:

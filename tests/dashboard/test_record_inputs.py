@@ -131,3 +131,19 @@ def test_rin010_real_requests_still_work(callback_client, dependencies, sample):
     status, body = post_callback(callback_client, dependencies, {"record-pick.data": {"index": 3, "time": 1.0},
                                                         "record-state.data": meta})
     assert status == 200 and "Beat 4" in body, body[:300]
+
+
+def test_rin011_only_the_home_and_key_of_a_state_are_trusted(callback_client, dependencies, sample):
+    """A real analysis's state with its other fields forged: the callbacks use the server's own copy of it."""
+    files, meta = sample
+    forged = {"home": meta["home"], "key": meta["key"], "name": "x", "duration_s": 1e9, "reference": {"evil": 1}}
+    status, body = post_callback(callback_client, dependencies, {"record-state.data": forged,
+                                                                 "record-table.page_current": 0,
+                                                                 "record-filter.value": "extra"})
+    assert status == 200, body[:300]
+    status, body = post_callback(callback_client, dependencies,
+                                 {"record-state.data": forged, "record-strip.relayoutData": None,
+                                  "record-tachogram.relayoutData": None, "record-pick.data": None,
+                                  "record-whole.n_clicks": None}, state={"record-window.data": None})
+    assert status == 200, body[:300]
+    assert json.loads(body)["response"]["record-window"]["data"] == [0.0, meta["duration_s"]]
