@@ -194,6 +194,7 @@ def cmd_classify_record(args) -> int:
     from pipeline.bundle import load_bundle
     from pipeline.records import RecordError, classify_recording, record_model, write_table
     from pipeline.recording import RecordingError, read_recording
+    from pipeline.report import new_patient_note
 
     if args.out and len(args.paths) > 1:
         raise InputError(f"--out writes one file but {len(args.paths)} recordings were given: use --out-dir DIR.")
@@ -203,7 +204,8 @@ def cmd_classify_record(args) -> int:
                          "classify them in separate calls.")
     cores = os.cpu_count() or 1
     workers = min(RECORD_WORKERS, cores, len(args.paths))
-    model = record_model(load_bundle(args.models, n_jobs=max(1, cores // workers), only=("rhythm",)))
+    bundle = load_bundle(args.models, n_jobs=max(1, cores // workers), only=("rhythm",))
+    model = record_model(bundle)
 
     def classify(path: Path, out: Path) -> tuple[str, bool]:
         """Read, classify and write one recording: what to print for it (its warnings first), and whether it failed."""
@@ -232,6 +234,9 @@ def cmd_classify_record(args) -> int:
     finally:
         warnings.showwarning = shown_before
         pool.shutdown(cancel_futures=True)  # after an unexpected error or Ctrl-C, start no further recording
+    note = new_patient_note(bundle.report.recordings)
+    if note and failed < len(args.paths):
+        sys.stderr.write(f"note: {note}\n")
     return USAGE_ERROR if failed else 0
 
 

@@ -86,3 +86,19 @@ def _known(cls, d: dict) -> dict:
     """The fields of cls found in d; a missing required field raises TypeError in the constructor."""
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in d.items() if k in names}
+
+
+def new_patient_note(recordings: dict) -> str | None:
+    """How far a recording's class counts can be trusted, as one sentence: the rhythm-aware cascade's Se and +P for
+    S, V and F on the test patients with detected beats (the report's "recordings" section); None without one."""
+    try:
+        per_class = recordings["detected_beats"]["per_class"]
+        patients = len(recordings["records"]["test"])
+    except (KeyError, TypeError):
+        return None
+    found = "; ".join(f"{per_class[c]['sensitivity']:.0%} of {c} beats (of its {c} calls "
+                      f"{per_class[c]['positive_predictivity']:.0%} were right)" for c in ("S", "V", "F") if c in per_class)
+    return (f"on {patients} patient{'s' if patients != 1 else ''} it was not trained on (MIT-BIH DS2, beats found by "
+            "the detector) the model found "
+            f"{found}. Few or no S or F beats does not mean there are none.")
+

@@ -12,6 +12,7 @@ from pipeline.cli import main
 from pipeline.detect import match_beats
 from pipeline.recording import read_recording
 from pipeline.records import classify_recording, record_model, score_beats, summarize
+from pipeline.report import new_patient_note
 from pipeline.vocabulary import CLASSES
 from tests.conftest import FIXTURES
 
@@ -112,6 +113,9 @@ def test_rec_cli_out_dir(tmp_path, capsys, fixture_bundle_dir, results):
     assert [f"p_{c}" for c in CLASSES] == list(table.columns[5:10])
     pd.testing.assert_frame_equal(table, results["csv"].table, check_dtype=False, atol=1e-6)
     assert "beats, mean heart rate" in err and "against the annotations" in err
+    # once per call, how far the counts can be trusted: the bundle's own figures on its test patients
+    note = new_patient_note(load_bundle(fixture_bundle_dir).report.recordings)
+    assert note and err.count("note: ") == 1 and f"note: {note}" in err
 
 
 def test_rec_cli_no_share_of_nothing(results):
@@ -183,10 +187,15 @@ def test_rec_cli_many_in_order(tmp_path, capsys, fixture_bundle_dir):
     together = {p.name: p.read_bytes() for p in out.iterdir()}
     alone = [run(path) for path in paths]
     assert code == 2 and [c for c, _ in alone] == [0, 2, 0, 2, 0]
-    assert err == "".join(e for _, e in alone)
+
+    def without_note(text):  # the note on how far to trust the counts closes each call, once
+        return "".join(line for line in text.splitlines(keepends=True) if not line.startswith("note: "))
+
+    assert err.count("note: ") == 1 and err.splitlines()[-1].startswith("note: ")
+    assert without_note(err) == "".join(without_note(e) for _, e in alone)
     assert together == {p.name: p.read_bytes() for p in out.iterdir()}
     assert sorted(together) == ["200.csv", "200_250hz.csv", "gap.csv"]
-    heads = [line for line in err.splitlines() if not line.startswith(" ")]  # not the Se/+P lines
+    heads = [line for line in without_note(err).splitlines() if not line.startswith(" ")]  # not the Se/+P lines
     assert len(heads) == 6, err
     assert heads[0].startswith("200: ") and heads[3].startswith("gap: ") and heads[5].startswith("200_250hz: "), err
     assert heads[1].startswith(f"error: {inputs / 'missing.hea'}: ") and heads[4].startswith(f"error: {inputs / 'flat.csv'}: ")

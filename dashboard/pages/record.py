@@ -13,6 +13,7 @@ from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_
 from dash.exceptions import PreventUpdate
 
 from pipeline.records import RecordError
+from pipeline.report import new_patient_note
 from pipeline.recording import RecordingError
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
@@ -212,24 +213,17 @@ def _message(text: str, color: str = "danger"):
 
 
 def _trust_note() -> html.P | None:
-    """How far the counts can be trusted: the rhythm-aware cascade's Se and +P on patients it never saw (the report's
-    DS2 figures with detected beats), so that a recording with no S beat called is not read as one without S beats."""
+    """How far the counts can be trusted (the report's figures on patients the model never saw), so that a
+    recording with no S beat called is not read as one without S beats."""
     try:
-        recordings = get_report()["recordings"]
-        per_class = recordings["detected_beats"]["per_class"]
-        patients = len(recordings["records"]["test"])
-    except (BundleError, KeyError, TypeError):
+        note = new_patient_note(get_report().get("recordings"))
+    except BundleError:
         return None
-    found = [f"{per_class[c]['sensitivity']:.0%} of {c} beats (of its {c} calls {per_class[c]['positive_predictivity']:.0%} "
-             "were right)" for c in ("S", "V", "F") if c in per_class]
-    return html.P(
-        [html.Strong("How far to trust these counts: "),
-         f"on {patients} patients it was not trained on (MIT-BIH DS2, beats found by the detector) the model found "
-         + "; ".join(found) + ". Few or no S or F beats here does not mean there are none. ",
-         dcc.Link("The Models page", href="/models"), " has the figures."],
-        className="small text-muted mt-2 mb-0",
-        id="record-trust",
-    )
+    if not note:
+        return None
+    return html.P([html.Strong("How far to trust these counts: "), note + " ",
+                   dcc.Link("The Models page", href="/models"), " has the figures."],
+                  className="small text-muted mt-2 mb-0", id="record-trust")
 
 
 def _summary(meta: dict) -> html.Div:
