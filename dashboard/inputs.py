@@ -112,8 +112,8 @@ def require_choice(value, allowed) -> None:
 _STATE_KEY = re.compile(r"^[0-9a-f]{12}$")  # dashboard.recordings._key
 
 
-def _number(value, *, low: float = -math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < low:
+def _number(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise BadInput(value)
     return float(value)
 
@@ -145,15 +145,13 @@ def sampling_rate(value) -> float | None:
 
 
 def record_state(value) -> dict | None:
-    """The record-state store that `classify` writes (dashboard.recordings.analyse's meta)."""
+    """The record-state store that `classify` writes: only its home (token) and key are read back, the rest of
+    the analysis comes from the server's own copy (dashboard.recordings.stored_meta)."""
     if value is None:
         return None
     if not isinstance(value, dict) or not _STATE_KEY.match(str(value.get("key"))):
         raise BadInput(value)
-    _text(value.get("home"), longest=100)
-    _text(value.get("name"))
-    _number(value.get("duration_s"), low=0)
-    return value
+    return {"home": _text(value.get("home"), longest=100), "key": value["key"]}
 
 
 def record_pick(value) -> dict | None:

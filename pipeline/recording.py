@@ -383,11 +383,11 @@ def _cut_off(path: Path, last_leads: np.ndarray, last_times: np.ndarray | None) 
 def _read_csv(path: Path, fs: float | None, lead) -> Recording:
     source = path.name
     with open(path, "rb") as f:
-        start = f.read(64 * 1024)
-        f.seek(0)
-        first_line = f.readline(HEADER_MAX_BYTES + 1)
-        first_rows = f.read(64 * 1024).decode("utf-8", errors="replace")
-    if b"\x00" in start:  # compressed, binary, or UTF-16 text ("Unicode text" from a spreadsheet)
+        head = f.read(HEADER_MAX_BYTES + 64 * 1024 + 1)  # the header and the first rows, read once
+    end = head.find(b"\n")
+    first_line = head if end < 0 else head[:end + 1]
+    first_rows = head[len(first_line):len(first_line) + 64 * 1024].decode("utf-8", errors="replace")
+    if b"\x00" in head:  # compressed, binary, or UTF-16 text ("Unicode text" from a spreadsheet)
         raise RecordingError(f"{source} is not plain text (it holds NUL bytes: compressed, binary or UTF-16?); "
                              "save the recording as CSV in UTF-8.")
     if len(first_line) > HEADER_MAX_BYTES:
