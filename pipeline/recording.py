@@ -34,7 +34,14 @@ CSV_CHUNK_ROWS = 1 << 20
 HEADER_MAX_BYTES = 64 * 1024  # a header names a few columns; Python's csv module refuses fields over 128 KB
 UPLOAD_MAX_BYTES = 2 * 1024**3  # all files of one upload, a zip's members counted as unpacked
 
-_TIME_UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "msec": 1e-3}
+_TIME_UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "msec": 1e-3,
+               "min": 60.0, "minutes": 60.0, "h": 3600.0, "hours": 3600.0}
+# Elapsed time as a clock: PhysioNet's rdsamp -pe ("0:00.003", "1:02:03.500", its units row says hh:mm:ss.mmm)
+# and pandas' timedeltas, as wfdb's Record.to_dataframe().to_csv() writes them ("0 days 00:00:00.002777777").
+CLOCK_UNIT = "hh:mm:ss.mmm"
+_CLOCK = re.compile(r"^(?:(?P<days>\d+) days? )?(?:(?P<hours>\d+):)?(?P<minutes>\d+):(?P<seconds>\d+(?:\.\d*)?)$")
+_INDEX_COLUMN = re.compile(r"^(?:|Unnamed: \d+)$")  # the row index pandas' DataFrame.to_csv writes first
+_NUMBER = re.compile(r"^\s*[-+]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+]?\d+)?\s*$")
 _TIME_COLUMN = re.compile(
     r"^(?:time|t|seconds|secs?|elapsed|elapsed[ _]time|timestamp)"
     r"(?:\s*[(\[]\s*(?P<bracket>\w+)\s*[)\]]|_(?P<suffix>\w+))?$", re.IGNORECASE)
@@ -182,7 +189,7 @@ def _finish(signals: np.ndarray, fs: float, lead_names, units, lead, name: str, 
     """Checks every format shares: rate, length, the chosen lead's values."""
     if not MIN_FS <= fs <= MAX_FS:
         raise RecordingError(f"{source} is sampled at {fs:g} Hz; only {MIN_FS:g} to {MAX_FS:g} Hz is supported, "
-                             "so resample it first (or correct fs=).")
+                             "so resample it first (or correct the sampling rate given).")
     if signals.shape[0] / fs < MIN_DURATION_S:
         raise RecordingError(f"{source} holds {signals.shape[0] / fs:.1f} s of signal; at least "
                              f"{MIN_DURATION_S:g} s is needed to find and classify beats.")
@@ -195,8 +202,8 @@ def _finish(signals: np.ndarray, fs: float, lead_names, units, lead, name: str, 
 
 def _check_fs_argument(fs: float | None, file_fs: float, source: str) -> None:
     if fs is not None and not np.isclose(fs, file_fs, rtol=1e-3):
-        raise RecordingError(f"fs={fs:g} was given but {source} says {file_fs:g} Hz; leave fs out for "
-                             "WFDB and EDF files, which carry their own rate.")
+        raise RecordingError(f"A sampling rate of {fs:g} Hz was given but {source} says {file_fs:g} Hz; leave the rate out "
+                             "for WFDB and EDF files, which carry their own.")
 
 
 def _reason(error: Exception) -> str:
@@ -287,12 +294,15 @@ def _read_edf(path: Path, fs: float | None, lead) -> Recording:
 
 # ---------------------------------------------------------------- CSV
 
-def _time_scale(column: str) -> float | None:
-    """Seconds per unit of a time column's values, or None when the column is not a time column."""
+def _time_scale(column: str, unit: str | None = None) -> float | None:
+    """Seconds per unit of a time column's values (0.0 for clock times), or None when the column is not a time
+    column. `unit` is the column's cell in a units row, when the file has one."""
     match = _TIME_COLUMN.match(column.strip())
     if not match:
         return None
-    unit = (match["bracket"] or match["suffix"] or "s").lower()
+    unit = (unit or match["bracket"] or match["suffix"] or "s").lower()
+    if unit == CLOCK_UNIT:
+        return 0.0
     if unit not in _TIME_UNITS:
         raise RecordingError(f"The time column '{column}' has unit '{unit}'; give it in seconds (time_s) "
                              "or milliseconds (time_ms).")
@@ -307,7 +317,41 @@ def _lead_and_unit(column: str) -> tuple[str, str]:
     return column, "unknown"
 
 
-def _fs_from_time(time_s: np.ndarray, source: str) -> float:
+def _unquote(cell: str) -> str:
+    """A header or units cell without the single quotes PhysioNet's rdsamp puts round them ('MLII')."""
+    cell = cell.strip()
+    return cell[1:-1].strip() if len(cell) >= 2 and cell[0] == cell[-1] == "'" else cell
+
+
+def _clock_seconds(cell: str) -> float | None:
+    """Seconds in an elapsed-time cell written as a clock (see _CLOCK), or None when it is not one."""
+    match = _CLOCK.match(_unquote(cell.strip().strip('"')))
+    if not match:
+        return None
+    days, hours = int(match["days"] or 0), int(match["hours"] or 0)
+    return ((days * 24 + hours) * 60 + int(match["minutes"])) * 60 + float(match["seconds"])
+
+
+def _fs_from_clock(head: list[float], last: float, n_rows: int, header_lines: int, source: str) -> float:
+    """The rate of a clock-time column, from its first rows and its last.
+
+    Parsing every clock cell costs ~3 µs a row (100 s for a day at 360 Hz) where a number costs nothing, so
+    only the first rows (the head read) and the last are parsed: the rate is the whole span's, and the first
+    rows must sit on its grid. The programs that write clock times (rdsamp, pandas) write them from a fixed
+    rate; rows missing in the middle would show as a span too long for the rows, so a grid the first rows miss.
+    """
+    fs = (n_rows - 1) / (last - head[0]) if last > head[0] else 0.0
+    if fs > 0 and abs(fs - round(fs)) < 1e-4 * fs:
+        fs = float(round(fs))
+    off_grid = np.abs(np.asarray(head) - head[0] - np.arange(len(head)) / fs) * fs if fs > 0 else np.array([np.inf])
+    if not fs > 0 or off_grid.max() > TIME_JITTER:
+        raise RecordingError(f"The time column of {source} does not keep one rate: its {n_rows:,} rows span "
+                             f"{last - head[0]:g} s, and its first rows (from line {header_lines + 1}) are not "
+                             f"evenly spaced at that rate; fill the gaps, or give the sampling rate and drop the time column.")
+    return fs
+
+
+def _fs_from_time(time_s: np.ndarray, source: str, header_lines: int = 1) -> float:
     """The rate an evenly spaced time column describes; lines in messages count the header as line 1."""
     if len(time_s) < 2:
         raise RecordingError(f"{source} holds {len(time_s)} sample; at least {MIN_DURATION_S:g} s of signal is "
@@ -316,7 +360,7 @@ def _fs_from_time(time_s: np.ndarray, source: str) -> float:
     backwards = np.flatnonzero(~(steps > 0))
     if backwards.size:
         i = backwards[0] + 1  # the sample that is not after the one before it
-        raise RecordingError(f"The time column of {source} does not increase at line {i + 2} "
+        raise RecordingError(f"The time column of {source} does not increase at line {i + header_lines + 1} "
                              f"({time_s[i - 1]:g} then {time_s[i]:g} s); sort the rows or drop duplicates.")
     fs = (len(time_s) - 1) / (time_s[-1] - time_s[0])
     if abs(fs - round(fs)) < 1e-4 * fs:
@@ -333,13 +377,15 @@ def _fs_from_time(time_s: np.ndarray, source: str) -> float:
         typical = float(np.median(steps))
         odd = int(np.argmax(np.abs(steps - typical)))
         raise RecordingError(f"The time column of {source} is not evenly spaced (a step of {steps[odd]:g} s at "
-                             f"line {odd + 3}, where most steps are {typical:g} s); fill the gaps, or give fs= "
-                             "and drop the time column.")
+                             f"line {odd + header_lines + 2}, where most steps are {typical:g} s); fill the gaps, "
+                             "or give the sampling rate and drop the time column.")
     return fs
 
 
-def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str, trailing: bool = False):
-    """The CSV's rows as float64 arrays, CSV_CHUNK_ROWS at a time, so text is never held all at once.
+def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str, usecols: list[int] | None, units_row: bool,
+                trailing: bool = False):
+    """The CSV's `usecols` columns (None: all) as float64 arrays, CSV_CHUNK_ROWS rows at a time, so text is never held all at
+    once. A units row under the header is skipped; "-" (rdsamp's invalid sample) reads as a gap.
 
     pandas' C parser, chunked: measured against pyarrow's streaming reader on a 4-hour CSV it
     peaked at half the memory and gave it back (bench/RESULTS.md). Every column is read as
@@ -348,6 +394,7 @@ def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str, trailing:
     try:
         # index_col=False for rows that end in a delimiter the header lacks: pandas' own remedy for them
         with pd.read_csv(path, sep=delimiter, decimal=decimal, dtype=np.float64, chunksize=CSV_CHUNK_ROWS,
+                         usecols=usecols, skiprows=[1] if units_row else None, na_values=["-"],
                          index_col=False if trailing else None) as reader:
             for chunk in reader:
                 yield chunk.to_numpy()
@@ -400,31 +447,50 @@ def _read_csv(path: Path, fs: float | None, lead) -> Recording:
     # A spreadsheet set to a European locale writes "0,125;-0,31": semicolons between values, decimal commas.
     decimal = "," if delimiter != "," and re.search(r"\d,\d", first_rows) else "."
     names = next(csv.reader([first_line], delimiter=delimiter))
-    columns = [name.strip() for name in names]
+    columns = [_unquote(name) for name in names]
     if all(re.fullmatch(r"[-+]?[\d.eE+-]+", c) for c in columns):
         raise RecordingError(f"{source} has no header row; add one naming the columns, e.g. time_s,MLII.")
-    time_index = next((i for i, c in enumerate(columns) if _time_scale(c) is not None), None)
-    lead_indices = [i for i in range(len(columns)) if i != time_index]
+    head_lines = first_rows.split("\n")[:-1] or [first_rows]  # whole lines only, unless there is one
+    head_rows = [row for row in csv.reader([line.rstrip("\r") for line in head_lines], delimiter=delimiter) if row]
+    # PhysioNet's rdsamp -v writes the units under the names: 'seconds','mV','mV'
+    units_row = bool(head_rows) and all(cell.strip() and not _NUMBER.match(cell) for cell in head_rows[0])
+    units = [_unquote(cell) for cell in head_rows[0]] + [""] * len(columns) if units_row else None
+    rows = head_rows[1:] if units_row else head_rows
+    header_lines = 2 if units_row else 1
+    first_row = rows[0] if rows else []
+    index_columns = [i for i, c in enumerate(columns) if _INDEX_COLUMN.match(c)]
+    time_index = next((i for i, c in enumerate(columns) if _time_scale(c, units and units[i]) is not None), None)
+    if time_index is None and index_columns and first_row and _clock_seconds(first_row[index_columns[0]]) is not None:
+        time_index = index_columns[0]  # wfdb's to_dataframe().to_csv(): the index is the elapsed time
+    scale = None if time_index is None else _time_scale(columns[time_index], units and units[time_index]) or 0.0
+    clock = time_index is not None and (scale == 0.0 or (len(first_row) > time_index
+                                                         and _clock_seconds(first_row[time_index]) is not None))
+    lead_indices = [i for i in range(len(columns)) if i != time_index and i not in index_columns]
     if not lead_indices:
         raise RecordingError(f"{source} has no lead columns; add one column of samples per lead.")
-    first_row = next(csv.reader([first_rows.split("\n", 1)[0].rstrip("\r")], delimiter=delimiter), [])
     # Rows may end in a delimiter the header lacks ("0.004,1.25,"): an empty last value, read as nothing.
     trailing = len(first_row) > len(columns) and not any(v.strip() for v in first_row[len(columns):])
     if len(first_row) > len(columns) and not trailing:  # pandas would take the first column for a row index
-        raise RecordingError(f"Line 2 of {source} has {len(first_row)} values where the header names "
-                             f"{len(columns)} columns; give every row one value per column.")
+        raise RecordingError(f"Line {header_lines + 1} of {source} has {len(first_row)} values where the header "
+                             f"names {len(columns)} columns; give every row one value per column.")
     if time_index is None and fs is None:
         raise RecordingError(f"{source} has no time column (time_s, time, t, ...) and no sampling rate was given; "
-                             "add a time column in seconds or give fs=HZ.")
+                             "add a time column in seconds or give the sampling rate in Hz.")
+    read_time = time_index is not None and not clock
+    usecols = sorted(lead_indices + ([time_index] if read_time else []))
+    at = {column: k for k, column in enumerate(usecols)}
+    if len(usecols) == len(columns):
+        usecols = None  # all of them: pandas then also refuses a row with a value too many, which usecols lets by
     time_blocks, lead_blocks = [], []
-    for block in _csv_blocks(path, delimiter, decimal, source, trailing):
-        if time_index is not None:
-            time_blocks.append(block[:, time_index].copy())
-        lead_blocks.append(block[:, lead_indices])
+    for block in _csv_blocks(path, delimiter, decimal, source, usecols, units_row, trailing):
+        if read_time:
+            time_blocks.append(block[:, at[time_index]].copy())
+        lead_blocks.append(block[:, [at[i] for i in lead_indices]])
         del block
     if not lead_blocks or sum(len(b) for b in lead_blocks) == 0:
         raise RecordingError(f"{source} has a header but no rows of samples.")
-    if _cut_off(path, lead_blocks[-1], time_blocks[-1] if time_blocks else None):
+    cut = _cut_off(path, lead_blocks[-1], time_blocks[-1] if time_blocks else None)
+    if cut:
         lead_blocks[-1] = lead_blocks[-1][:-1]
         if time_blocks:
             time_blocks[-1] = time_blocks[-1][:-1]
@@ -433,24 +499,55 @@ def _read_csv(path: Path, fs: float | None, lead) -> Recording:
     if time_index is None:
         file_fs = float(fs)
     else:
-        time_s = np.concatenate(time_blocks) * _time_scale(columns[time_index])
-        del time_blocks
-        if np.isnan(time_s).any():
-            raise RecordingError(f"The time column of {source} has empty cells; fill them, or drop the column "
-                                 "and give fs=.")
-        file_fs = _fs_from_time(time_s, source)
-        del time_s
+        if clock:
+            n_rows = sum(len(b) for b in lead_blocks)
+            file_fs = _fs_from_clock(_clock_column(rows, time_index, source), _last_clock(path, delimiter, time_index,
+                                     cut, source), n_rows, header_lines, source)
+        else:
+            time_s = np.concatenate(time_blocks) * scale
+            del time_blocks
+            if np.isnan(time_s).any():
+                raise RecordingError(f"The time column of {source} has empty cells; fill them, or drop the column "
+                                     "and give the sampling rate.")
+            file_fs = _fs_from_time(time_s, source, header_lines)
+            del time_s
         if fs is not None and not np.isclose(fs, file_fs, rtol=1e-3):
-            raise RecordingError(f"fs={fs:g} was given but the time column of {source} says {file_fs:g} Hz; "
+            raise RecordingError(f"A sampling rate of {fs:g} Hz was given but the time column of {source} says {file_fs:g} Hz; "
                                  "drop one of them.")
     signals = np.concatenate(lead_blocks)
     del lead_blocks
     if np.isinf(signals).any():  # "inf", or digits past float range, which parse as infinite
         row, column = np.argwhere(np.isinf(signals))[0]
-        raise RecordingError(f"{source} holds a value too large to be a sample at line {row + 2} (column "
-                             f"{columns[lead_indices[column]]}); correct or delete that cell.")
-    lead_names, units = zip(*(_lead_and_unit(columns[i]) for i in lead_indices))
-    return _finish(signals, file_fs, lead_names, units, lead, path.stem, source)
+        raise RecordingError(f"{source} holds a value too large to be a sample at line {row + header_lines + 1} "
+                             f"(column {columns[lead_indices[column]]}); correct or delete that cell.")
+    named = [_lead_and_unit(columns[i]) for i in lead_indices]
+    lead_names = [name for name, _ in named]
+    lead_units = [units[i] or unit if units else unit for i, (_, unit) in zip(lead_indices, named)]
+    return _finish(signals, file_fs, lead_names, lead_units, lead, path.stem, source)
+
+
+def _clock_column(rows: list[list[str]], index: int, source: str) -> list[float]:
+    """The clock times of the first rows (the head read), in seconds."""
+    times = [_clock_seconds(row[index]) if len(row) > index else None for row in rows]
+    if len(times) < 2 or None in times:
+        bad = times.index(None) if None in times else len(times)
+        shown = rows[bad][index] if bad < len(rows) and len(rows[bad]) > index else "nothing"
+        raise RecordingError(f"The time column of {source} holds {_reason(shown)} where a time such as 0:00.003 "
+                             "should be; give every row its time, or give the sampling rate and drop the time column.")
+    return times
+
+
+def _last_clock(path: Path, delimiter: str, index: int, cut: bool, source: str) -> float:
+    """The clock time of the last row read (the line before the last when that one was cut off)."""
+    with open(path, "rb") as f:
+        f.seek(max(f.seek(0, io.SEEK_END) - 64 * 1024, 0))
+        lines = [line for line in f.read().decode("utf-8", errors="replace").splitlines() if line.strip()]
+    row = next(csv.reader([lines[-2 if cut else -1]], delimiter=delimiter)) if len(lines) > int(cut) else []
+    seconds = _clock_seconds(row[index]) if len(row) > index else None
+    if seconds is None:
+        raise RecordingError(f"The last row of {source} has no time such as 0:00.003 in its time column; "
+                             "give every row its time, or give the sampling rate and drop the time column.")
+    return seconds
 
 
 # ---------------------------------------------------------------- entry points

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import edfio
 import numpy as np
+import pandas as pd
 import pytest
 import wfdb
 
@@ -221,6 +222,64 @@ def test_rec_short_gap_filled(tmp_path):
     np.testing.assert_allclose(rec.signal[1_000:1_100], np.linspace(before, after, 102)[1:-1])
 
 
+# ---------------------------------------------------------------- CSVs other programs write
+
+def _rdsamp_csv(path: Path, rec: Recording, time_format: str = "seconds", invalid: tuple[int, ...] = ()) -> Path:
+    """The 360 Hz fixture as PhysioNet's `rdsamp -c -v -p` writes it (WFDB Applications Guide, rdsamp.c): quoted
+    names, a units row, times and values to 3 decimals; -pe prints elapsed times as quoted m:ss.mmm clocks, and
+    an invalid sample prints as "-"."""
+    def clock(i: int) -> str:
+        minutes, seconds = divmod(i / rec.fs, 60)
+        return f"'{int(minutes)}:{seconds:06.3f}'"
+
+    unit = "'hh:mm:ss.mmm'" if time_format == "clock" else f"'{time_format}'"
+    per_unit = {"seconds": 1.0, "minutes": 60.0}.get(time_format)
+    lines = ["'Elapsed time'," + ",".join(f"'{n}'" for n in rec.lead_names), unit + ",'mV','mV'"]
+    for i, values in enumerate(rec.signals):
+        t = clock(i) if time_format == "clock" else f"{i / rec.fs / per_unit:.{3 if per_unit == 1 else 5}f}"
+        lines.append(t + "," + ",".join("-" if i in invalid else f"{v:.3f}" for v in values))
+    return _write_lines(path, lines)
+
+
+@pytest.mark.parametrize("time_format", ["seconds", "minutes", "clock"])
+def test_rec_csv_physionet_rdsamp(tmp_path, wfdb_recording, time_format):
+    rec = read_recording(_rdsamp_csv(tmp_path / "samples.csv", wfdb_recording, time_format))
+    assert rec.fs == 360.0 and rec.lead_names == ("MLII", "V1") and rec.units == ("mV", "mV")
+    np.testing.assert_allclose(rec.signals, wfdb_recording.signals, atol=5e-4)  # rdsamp's 3 decimals
+
+
+def test_rec_csv_physionet_rdsamp_invalid_samples_are_a_gap(tmp_path, wfdb_recording):
+    with pytest.warns(RecordingWarning, match="1 gap"):
+        rec = read_recording(_rdsamp_csv(tmp_path / "samples.csv", wfdb_recording, invalid=tuple(range(500, 520))))
+    assert not np.isnan(rec.signal).any() and rec.signals.shape == wfdb_recording.signals.shape
+
+
+def test_rec_csv_clock_with_rows_missing(tmp_path, wfdb_recording):
+    lines = _rdsamp_csv(tmp_path / "whole.csv", wfdb_recording, "clock").read_text().splitlines()
+    del lines[10_000:10_360]  # a second of rows gone from the middle: the span no longer fits the rows
+    _bad(r"does not keep one rate", _write_lines(tmp_path / "missing.csv", lines))
+
+
+def test_rec_csv_wfdb_to_dataframe(tmp_path, wfdb_recording):
+    """wfdb's own Record.to_dataframe().to_csv(): the elapsed time is pandas' unnamed index, as timedeltas."""
+    path = tmp_path / "from_wfdb.csv"
+    wfdb.rdrecord(str(RECORDINGS / "200")).to_dataframe().to_csv(path)
+    assert path.read_text().splitlines()[1].startswith("0 days 00:00:00")
+    rec = read_recording(path)
+    assert rec.fs == 360.0 and rec.lead_names == ("MLII", "V1")
+    np.testing.assert_array_equal(rec.signals, wfdb_recording.signals)
+
+
+def test_rec_csv_pandas_row_index_is_not_a_lead(tmp_path, wfdb_recording):
+    """DataFrame.to_csv() writes its row numbers first, unnamed: they were once read as the ECG."""
+    path = tmp_path / "index.csv"
+    pd.DataFrame({"ecg": wfdb_recording.signal}).to_csv(path)
+    _bad(r"no time column .* give the sampling rate in Hz", path)
+    rec = read_recording(path, fs=360)
+    assert rec.lead_names == ("ecg",)
+    np.testing.assert_array_equal(rec.signal, wfdb_recording.signal)
+
+
 # ---------------------------------------------------------------- bad recordings, one sentence each
 
 def _one_sentence(error: RecordingError) -> str:
@@ -356,7 +415,7 @@ def test_rec_bad_wfdb_flat_lead(tmp_path):
 
 def test_rec_bad_no_time_no_fs(tmp_path):
     lines = [",".join(l.split(",")[1:]) for l in _csv_text()]
-    _bad(r"no time column .* give fs=HZ", _write_lines(tmp_path / "leads.csv", lines))
+    _bad(r"no time column .* give the sampling rate in Hz", _write_lines(tmp_path / "leads.csv", lines))
 
 
 def test_rec_bad_time_not_increasing(tmp_path):
@@ -379,11 +438,11 @@ def test_rec_time_jitter_accepted(tmp_path):
 
 
 def test_rec_bad_fs_disagrees_with_time(tmp_path):
-    _bad(r"fs=360 was given but the time column", CSV, fs=360)
+    _bad(r"A sampling rate of 360 Hz was given but the time column", CSV, fs=360)
 
 
 def test_rec_bad_fs_disagrees_with_header():
-    _bad(r"fs=250 was given but 200\.hea says 360 Hz", RECORDINGS / "200.hea", fs=250)
+    _bad(r"A sampling rate of 250 Hz was given but 200\.hea says 360 Hz", RECORDINGS / "200.hea", fs=250)
 
 
 def test_rec_bad_too_short(tmp_path):

@@ -55,7 +55,7 @@ def test_rin003_forged_lead_and_rate(callback_client, dependencies, sample, lead
 
 def test_rin004_a_lead_or_rate_the_recording_lacks_is_the_readers_sentence(callback_client, dependencies, sample):
     assert "has no lead 7" in message(classify(callback_client, dependencies, sample[0], lead=7, changed="record-lead.value"))
-    assert "fs=250 was given" in message(classify(callback_client, dependencies, sample[0], fs=250, changed="record-fs.value"))
+    assert "A sampling rate of 250 Hz was given" in message(classify(callback_client, dependencies, sample[0], fs=250, changed="record-fs.value"))
 
 
 FORGED_STATE = ["evil", 7, [], {}, {"home": TOKEN}, {"home": TOKEN, "key": "../../etc/x", "name": "a", "duration_s": 1},
