@@ -382,10 +382,9 @@ def _fs_from_time(time_s: np.ndarray, source: str, header_lines: int = 1) -> flo
     return fs
 
 
-def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str, usecols: list[int] | None, units_row: bool,
-                trailing: bool = False):
-    """The CSV's `usecols` columns (None: all) as float64 arrays, CSV_CHUNK_ROWS rows at a time, so text is never held all at
-    once. A units row under the header is skipped; "-" (rdsamp's invalid sample) reads as a gap.
+def _csv_blocks(path: Path, layout: _CsvLayout, source: str, usecols: list[int] | None):
+    """The CSV's `usecols` columns (None: all) as float64 arrays, CSV_CHUNK_ROWS rows at a time, so text is never
+    held all at once. A units row under the header is skipped; "-" (rdsamp's invalid sample) reads as a gap.
 
     pandas' C parser, chunked: measured against pyarrow's streaming reader on a 4-hour CSV it
     peaked at half the memory and gave it back (bench/RESULTS.md). Every column is read as
@@ -393,9 +392,10 @@ def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str, usecols: 
     """
     try:
         # index_col=False for rows that end in a delimiter the header lacks: pandas' own remedy for them
-        with pd.read_csv(path, sep=delimiter, decimal=decimal, dtype=np.float64, chunksize=CSV_CHUNK_ROWS,
-                         usecols=usecols, skiprows=[1] if units_row else None, na_values=["-"],
-                         index_col=False if trailing else None) as reader:
+        with pd.read_csv(path, sep=layout.delimiter, decimal=layout.decimal, dtype=np.float64,
+                         chunksize=CSV_CHUNK_ROWS, usecols=usecols, na_values=["-"],
+                         skiprows=None if layout.units is None else [1],
+                         index_col=False if layout.trailing else None) as reader:
             for chunk in reader:
                 yield chunk.to_numpy()
     except ValueError as error:  # pandas' ParserError and UnicodeDecodeError are ValueErrors too
@@ -407,7 +407,7 @@ def _csv_blocks(path: Path, delimiter: str, decimal: str, source: str, usecols: 
         text = re.match(r"could not convert string to float: (.*)", message)
         if text:
             raise RecordingError(f"{source} holds text ({_reason(text[1])}) where numbers should be; keep only the time "
-                                 f"column and the lead columns, with '{decimal}' as the decimal point.") from error
+                                 f"column and the lead columns, with '{layout.decimal}' as the decimal point.") from error
         raise RecordingError(f"{source} cannot be read as a CSV ({message}); save it as delimited text with "
                              "one header row.") from error
 
@@ -427,10 +427,33 @@ def _cut_off(path: Path, last_leads: np.ndarray, last_times: np.ndarray | None) 
     return bool(abs(last_times[-1] - last_times[-2] - step) > 0.5 * abs(step))
 
 
-def _read_csv(path: Path, fs: float | None, lead) -> Recording:
-    source = path.name
+@dataclass(frozen=True)
+class _CsvLayout:
+    """What a CSV's header and first rows say: how values are written, where the time and the leads are."""
+
+    delimiter: str
+    decimal: str
+    columns: list[str]
+    units: list[str] | None  # the cells of a units row under the header (PhysioNet's rdsamp -v), else None
+    rows: list[list[str]]  # the first whole rows of samples, as text
+    time_index: int | None
+    scale: float | None  # seconds per unit of the time column; 0.0 for clock times ("0:00.003")
+    lead_indices: list[int]
+    trailing: bool  # rows end in a delimiter the header lacks
+
+    @property
+    def header_lines(self) -> int:
+        return 1 if self.units is None else 2
+
+    @property
+    def clock(self) -> bool:
+        return self.scale == 0.0
+
+
+def _csv_layout(path: Path, source: str) -> _CsvLayout:
+    """Read the header and the first rows (once, at most ~130 KB) and check them; refuse what cannot be a recording."""
     with open(path, "rb") as f:
-        head = f.read(HEADER_MAX_BYTES + 64 * 1024 + 1)  # the header and the first rows, read once
+        head = f.read(HEADER_MAX_BYTES + 64 * 1024 + 1)
     end = head.find(b"\n")
     first_line = head if end < 0 else head[:end + 1]
     first_rows = head[len(first_line):len(first_line) + 64 * 1024].decode("utf-8", errors="replace")
@@ -446,43 +469,50 @@ def _read_csv(path: Path, fs: float | None, lead) -> Recording:
     delimiter = max(",;\t", key=first_line.count)
     # A spreadsheet set to a European locale writes "0,125;-0,31": semicolons between values, decimal commas.
     decimal = "," if delimiter != "," and re.search(r"\d,\d", first_rows) else "."
-    names = next(csv.reader([first_line], delimiter=delimiter))
-    columns = [_unquote(name) for name in names]
+    columns = [_unquote(name) for name in next(csv.reader([first_line], delimiter=delimiter))]
     if all(re.fullmatch(r"[-+]?[\d.eE+-]+", c) for c in columns):
         raise RecordingError(f"{source} has no header row; add one naming the columns, e.g. time_s,MLII.")
-    head_lines = first_rows.split("\n")[:-1] or [first_rows]  # whole lines only, unless there is one
-    head_rows = [row for row in csv.reader([line.rstrip("\r") for line in head_lines], delimiter=delimiter) if row]
-    # PhysioNet's rdsamp -v writes the units under the names: 'seconds','mV','mV'
-    units_row = bool(head_rows) and all(cell.strip() and not _NUMBER.match(cell) for cell in head_rows[0])
-    units = [_unquote(cell) for cell in head_rows[0]] + [""] * len(columns) if units_row else None
-    rows = head_rows[1:] if units_row else head_rows
-    header_lines = 2 if units_row else 1
+    whole_lines = [line.rstrip("\r") for line in first_rows.split("\n")[:-1] or [first_rows]]
+    rows = [row for row in csv.reader(whole_lines, delimiter=delimiter) if row]
+    units = None
+    if rows and all(cell.strip() and not _NUMBER.match(cell) for cell in rows[0]):  # 'seconds','mV','mV'
+        units = [_unquote(cell) for cell in rows.pop(0)] + [""] * len(columns)
     first_row = rows[0] if rows else []
     index_columns = [i for i, c in enumerate(columns) if _INDEX_COLUMN.match(c)]
     time_index = next((i for i, c in enumerate(columns) if _time_scale(c, units and units[i]) is not None), None)
     if time_index is None and index_columns and first_row and _clock_seconds(first_row[index_columns[0]]) is not None:
         time_index = index_columns[0]  # wfdb's to_dataframe().to_csv(): the index is the elapsed time
-    scale = None if time_index is None else _time_scale(columns[time_index], units and units[time_index]) or 0.0
-    clock = time_index is not None and (scale == 0.0 or (len(first_row) > time_index
-                                                         and _clock_seconds(first_row[time_index]) is not None))
+    scale = None
+    if time_index is not None:
+        scale = _time_scale(columns[time_index], units and units[time_index]) or 0.0
+        if len(first_row) > time_index and _clock_seconds(first_row[time_index]) is not None:
+            scale = 0.0
     lead_indices = [i for i in range(len(columns)) if i != time_index and i not in index_columns]
     if not lead_indices:
         raise RecordingError(f"{source} has no lead columns; add one column of samples per lead.")
     # Rows may end in a delimiter the header lacks ("0.004,1.25,"): an empty last value, read as nothing.
     trailing = len(first_row) > len(columns) and not any(v.strip() for v in first_row[len(columns):])
+    layout = _CsvLayout(delimiter, decimal, columns, units, rows, time_index, scale, lead_indices, trailing)
     if len(first_row) > len(columns) and not trailing:  # pandas would take the first column for a row index
-        raise RecordingError(f"Line {header_lines + 1} of {source} has {len(first_row)} values where the header "
-                             f"names {len(columns)} columns; give every row one value per column.")
+        raise RecordingError(f"Line {layout.header_lines + 1} of {source} has {len(first_row)} values where the "
+                             f"header names {len(columns)} columns; give every row one value per column.")
+    return layout
+
+
+def _read_csv(path: Path, fs: float | None, lead) -> Recording:
+    source = path.name
+    layout = _csv_layout(path, source)
+    time_index, lead_indices = layout.time_index, layout.lead_indices
     if time_index is None and fs is None:
         raise RecordingError(f"{source} has no time column (time_s, time, t, ...) and no sampling rate was given; "
                              "add a time column in seconds or give the sampling rate in Hz.")
-    read_time = time_index is not None and not clock
+    read_time = time_index is not None and not layout.clock  # clock times are parsed from the text, not here
     usecols = sorted(lead_indices + ([time_index] if read_time else []))
     at = {column: k for k, column in enumerate(usecols)}
-    if len(usecols) == len(columns):
+    if len(usecols) == len(layout.columns):
         usecols = None  # all of them: pandas then also refuses a row with a value too many, which usecols lets by
     time_blocks, lead_blocks = [], []
-    for block in _csv_blocks(path, delimiter, decimal, source, usecols, units_row, trailing):
+    for block in _csv_blocks(path, layout, source, usecols):
         if read_time:
             time_blocks.append(block[:, at[time_index]].copy())
         lead_blocks.append(block[:, [at[i] for i in lead_indices]])
@@ -498,32 +528,31 @@ def _read_csv(path: Path, fs: float | None, lead) -> Recording:
                       RecordingWarning, stacklevel=3)
     if time_index is None:
         file_fs = float(fs)
+    elif layout.clock:
+        file_fs = _fs_from_clock(_clock_column(layout.rows, time_index, source),
+                                 _last_clock(path, layout.delimiter, time_index, cut, source),
+                                 sum(len(b) for b in lead_blocks), layout.header_lines, source)
     else:
-        if clock:
-            n_rows = sum(len(b) for b in lead_blocks)
-            file_fs = _fs_from_clock(_clock_column(rows, time_index, source), _last_clock(path, delimiter, time_index,
-                                     cut, source), n_rows, header_lines, source)
-        else:
-            time_s = np.concatenate(time_blocks) * scale
-            del time_blocks
-            if np.isnan(time_s).any():
-                raise RecordingError(f"The time column of {source} has empty cells; fill them, or drop the column "
-                                     "and give the sampling rate.")
-            file_fs = _fs_from_time(time_s, source, header_lines)
-            del time_s
-        if fs is not None and not np.isclose(fs, file_fs, rtol=1e-3):
-            raise RecordingError(f"A sampling rate of {fs:g} Hz was given but the time column of {source} says {file_fs:g} Hz; "
-                                 "drop one of them.")
+        time_s = np.concatenate(time_blocks) * layout.scale
+        del time_blocks
+        if np.isnan(time_s).any():
+            raise RecordingError(f"The time column of {source} has empty cells; fill them, or drop the column "
+                                 "and give the sampling rate.")
+        file_fs = _fs_from_time(time_s, source, layout.header_lines)
+        del time_s
+    if time_index is not None and fs is not None and not np.isclose(fs, file_fs, rtol=1e-3):
+        raise RecordingError(f"A sampling rate of {fs:g} Hz was given but the time column of {source} says "
+                             f"{file_fs:g} Hz; drop one of them.")
     signals = np.concatenate(lead_blocks)
     del lead_blocks
     if np.isinf(signals).any():  # "inf", or digits past float range, which parse as infinite
         row, column = np.argwhere(np.isinf(signals))[0]
-        raise RecordingError(f"{source} holds a value too large to be a sample at line {row + header_lines + 1} "
-                             f"(column {columns[lead_indices[column]]}); correct or delete that cell.")
-    named = [_lead_and_unit(columns[i]) for i in lead_indices]
-    lead_names = [name for name, _ in named]
-    lead_units = [units[i] or unit if units else unit for i, (_, unit) in zip(lead_indices, named)]
-    return _finish(signals, file_fs, lead_names, lead_units, lead, path.stem, source)
+        raise RecordingError(f"{source} holds a value too large to be a sample at line "
+                             f"{row + layout.header_lines + 1} (column {layout.columns[lead_indices[column]]}); "
+                             "correct or delete that cell.")
+    named = [_lead_and_unit(layout.columns[i]) for i in lead_indices]
+    units = [(layout.units[i] if layout.units else "") or unit for i, (_, unit) in zip(lead_indices, named)]
+    return _finish(signals, file_fs, [name for name, _ in named], units, lead, path.stem, source)
 
 
 def _clock_column(rows: list[list[str]], index: int, source: str) -> list[float]:
