@@ -41,6 +41,9 @@ _TIME_UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
 CLOCK_UNIT = "hh:mm:ss.mmm"
 _CLOCK = re.compile(r"^(?:(?P<days>\d+) days? )?(?:(?P<hours>\d+):)?(?P<minutes>\d+):(?P<seconds>\d+(?:\.\d*)?)$")
 _INDEX_COLUMN = re.compile(r"^(?:|Unnamed: \d+)$")  # the row index pandas' DataFrame.to_csv writes first
+# A device's export names its rate in a key,value line before the samples: "Sample Rate,512 hertz" (Apple Health).
+_SAMPLE_RATE_LINE = re.compile(r'^\s*"?sample ?rate"?\s*[,;\t:]\s*"?\s*(?P<rate>\d+(?:[.,]\d+)?)\s*(?:hertz|hz)\b',
+                               re.IGNORECASE)
 _NUMBER = re.compile(r"^\s*[-+]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+]?\d+)?\s*$")
 _TIME_COLUMN = re.compile(
     r"^(?:time|t|seconds|secs?|elapsed|elapsed[ _]time|timestamp)"
@@ -394,7 +397,8 @@ def _csv_blocks(path: Path, layout: _CsvLayout, source: str, usecols: list[int] 
         # index_col=False for rows that end in a delimiter the header lacks: pandas' own remedy for them
         with pd.read_csv(path, sep=layout.delimiter, decimal=layout.decimal, dtype=np.float64,
                          chunksize=CSV_CHUNK_ROWS, usecols=usecols, na_values=["-"],
-                         skiprows=None if layout.units is None else [1],
+                         header=None if layout.preamble else "infer", names=layout.columns if layout.preamble else None,
+                         skiprows=range(layout.preamble) if layout.preamble else None if layout.units is None else [1],
                          index_col=False if layout.trailing else None) as reader:
             for chunk in reader:
                 yield chunk.to_numpy()
@@ -440,10 +444,12 @@ class _CsvLayout:
     scale: float | None  # seconds per unit of the time column; 0.0 for clock times ("0:00.003")
     lead_indices: list[int]
     trailing: bool  # rows end in a delimiter the header lacks
+    preamble: int = 0  # key,value lines before the samples and no header row (a device's export), else 0
+    rate: float | None = None  # the rate such a preamble states
 
     @property
     def header_lines(self) -> int:
-        return 1 if self.units is None else 2
+        return self.preamble or (1 if self.units is None else 2)
 
     @property
     def clock(self) -> bool:
@@ -466,6 +472,9 @@ def _csv_layout(path: Path, source: str) -> _CsvLayout:
     first_line = first_line.decode("utf-8-sig", errors="replace").rstrip("\r\n")
     if not first_line.strip():
         raise RecordingError(f"{source} is empty; a CSV recording needs a header row and one row per sample.")
+    export = _device_export([first_line] + first_rows.splitlines(), source)
+    if export:
+        return export
     delimiter = max(",;\t", key=first_line.count)
     # A spreadsheet set to a European locale writes "0,125;-0,31": semicolons between values, decimal commas.
     decimal = "," if delimiter != "," and re.search(r"\d,\d", first_rows) else "."
@@ -499,10 +508,38 @@ def _csv_layout(path: Path, source: str) -> _CsvLayout:
     return layout
 
 
+def _device_export(lines: list[str], source: str) -> _CsvLayout | None:
+    """A device's one-lead export, or None: key,value lines, one of them the rate ("Sample Rate,512 hertz"), then
+    one sample per line. The Apple Health app writes an Apple Watch ECG so (with "Lead,Lead I" and "Unit,µV")."""
+    rate_line = next((i for i, line in enumerate(lines[:40]) if _SAMPLE_RATE_LINE.match(line)), None)
+    if rate_line is None:
+        return None
+    start = next((i for i in range(rate_line + 1, len(lines)) if _NUMBER.match(lines[i])), None)
+    if start is None:
+        return None  # a rate line, but no lone samples after it: read as an ordinary CSV (refused there if need be)
+    odd = next((i for i in range(start, len(lines) - 1) if lines[i].strip() and not _NUMBER.match(lines[i])), None)
+    if odd is not None:
+        raise RecordingError(f"Line {odd + 1} of {source} holds '{_reason(lines[odd])}' where a sample should be; after "
+                             "its key,value lines (Sample Rate, ...) the file should hold one number per line.")
+    meta = {}
+    for row in csv.reader(line for line in lines[:start] if line.strip()):
+        meta[row[0].strip().casefold()] = ",".join(row[1:]).strip()
+    column = f"{meta.get('lead') or 'ECG'} ({meta.get('unit') or 'unknown'})"
+    samples = "\n".join(lines[start:])
+    return _CsvLayout(delimiter="\t", decimal="," if re.search(r"\d,\d", samples) else ".", columns=[column],
+                      units=None, rows=[], time_index=None, scale=None, lead_indices=[0], trailing=False,
+                      preamble=start, rate=float(_SAMPLE_RATE_LINE.match(lines[rate_line])["rate"].replace(",", ".")))
+
+
 def _read_csv(path: Path, fs: float | None, lead) -> Recording:
     source = path.name
     layout = _csv_layout(path, source)
     time_index, lead_indices = layout.time_index, layout.lead_indices
+    if layout.rate is not None:
+        if fs is not None and not np.isclose(fs, layout.rate, rtol=1e-3):
+            raise RecordingError(f"A sampling rate of {fs:g} Hz was given but {source} says {layout.rate:g} Hz; "
+                                 "leave the rate out, the file carries its own.")
+        fs = layout.rate
     if time_index is None and fs is None:
         raise RecordingError(f"{source} has no time column (time_s, time, t, ...) and no sampling rate was given; "
                              "add a time column in seconds or give the sampling rate in Hz.")

@@ -251,3 +251,36 @@ def test_rec_a_column_that_is_not_an_ecg_is_not_the_second_lead(rhythm, results,
     assert recording.lead_names[recording.lead] == "MLII" and recording.ecg_leads == [1, 2]
     result = classify_recording(recording, rhythm)
     assert np.array_equal(result.table["sample"], results["csv"].table["sample"])
+
+
+def _device_export(path: Path, signal_mv: np.ndarray, fs: int) -> Path:
+    """One lead laid out as the Apple Health app exports an Apple Watch ECG: key,value lines (the rate among them),
+    a blank line, then one sample per line in µV."""
+    meta = ["Name,A. Tester", 'Date of Birth,"Jan 1, 1970"', "Recorded Date,2026-11-27 05:40:00 +0000",
+            "Classification,Sinus Rhythm", "Symptoms,", "Software Version,2", 'Device,"Watch7,2"',
+            f"Sample Rate,{fs} hertz", "Lead,Lead I", "Unit,µV", "", ""]
+    path.write_text("\n".join(meta + [f"{v * 1000:.3f}" for v in signal_mv]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_rec_device_export_agrees(results, rhythm, tmp_path):
+    """The fixture's MLII at 512 Hz in µV, in the layout of an Apple Watch export: read with its own rate, lead and
+    unit, and the same beats within 150 ms as the 360 Hz WFDB file."""
+    from scipy.signal import resample_poly
+
+    wfdb_rec = read_recording(FORMATS["wfdb"])
+    signal = resample_poly(wfdb_rec.signal, 64, 45)  # 360 -> 512 Hz
+    rec = read_recording(_device_export(tmp_path / "ecg_2026-11-27.csv", signal, 512))
+    assert rec.fs == 512.0 and rec.lead_names == ("Lead I",) and rec.units == ("µV",)
+    np.testing.assert_allclose(rec.signal, signal * 1000, atol=5e-4)
+    other = classify_recording(rec, rhythm).table
+    base = results["wfdb"].table
+    match = match_beats(base["time_s"].to_numpy() * 1000, other["time_s"].to_numpy() * 1000, fs=1000)
+    assert len(match.missed) == 0 and len(match.extra) == 0
+    with pytest.raises(ValueError, match="A sampling rate of 360 Hz was given but .* says 512 Hz"):
+        read_recording(tmp_path / "ecg_2026-11-27.csv", fs=360)
+    lines = (tmp_path / "ecg_2026-11-27.csv").read_text(encoding="utf-8").splitlines()
+    lines[100] = "oops"
+    (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="Line 101 of bad.csv holds 'oops' where a sample should be"):
+        read_recording(tmp_path / "bad.csv")
