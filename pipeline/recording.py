@@ -217,6 +217,39 @@ def _reason(error: Exception) -> str:
 
 # ---------------------------------------------------------------- WFDB
 
+def _check_signal_files(header_path: Path, header) -> None:
+    """Every file the header names is beside it: a missing one gets its own sentence before wfdb's error.
+
+    A multi-segment record's master header names one header per segment ("~" for a gap), each naming its
+    signal files. wfdb's header syntax allows no folder in a file name, so an uploaded header cannot point
+    outside its folder.
+    """
+    source = header_path.name
+    for segment in dict.fromkeys(getattr(header, "seg_name", None) or []):
+        if segment == "~":
+            continue
+        if not (header_path.parent / f"{segment}.hea").is_file():
+            raise RecordingError(f"The segment header {segment}.hea named in {source} is missing; put every "
+                                 "segment's .hea and .dat beside the record's header.")
+        try:
+            segment_header = wfdb.rdheader(str(header_path.parent / segment))
+        except Exception as error:  # wfdb raises many types for a malformed header
+            raise RecordingError(f"{segment}.hea, a segment of {source}, is not a readable WFDB header "
+                                 f"({_reason(error)}); export the record again.") from error
+        if getattr(segment_header, "seg_name", None):  # WFDB has no segments of segments (and no loops)
+            raise RecordingError(f"{segment}.hea, a segment of {source}, is itself a multi-segment header; "
+                                 "export the record again.")
+        _check_files(header_path.parent, segment_header.file_name, f"{segment}.hea")
+    _check_files(header_path.parent, getattr(header, "file_name", None) or [], source)
+
+
+def _check_files(folder: Path, file_names, source: str) -> None:
+    for file_name in dict.fromkeys(file_names):
+        if file_name != "~" and not (folder / file_name).is_file():
+            raise RecordingError(f"The signal file {file_name} named in {source} is missing; "
+                                 "put it beside the header.")
+
+
 def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
     source = header_path.name
     record_path = str(header_path.with_suffix(""))
@@ -224,17 +257,12 @@ def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
         header = wfdb.rdheader(record_path)
     except Exception as error:  # wfdb raises many types for a malformed header
         raise RecordingError(f"{source} is not a readable WFDB header ({_reason(error)}); export the record again.") from error
-    if not header.n_sig or not header.file_name:
+    if not header.n_sig:
         raise RecordingError(f"{source} names no signals; a WFDB header lists one line per lead.")
-    # wfdb's header syntax allows no folder in a signal file name, so an uploaded header cannot
-    # point outside its folder; a missing file gets its own sentence before wfdb's error.
-    for file_name in dict.fromkeys(header.file_name):
-        if not (header_path.parent / file_name).is_file():
-            raise RecordingError(f"The signal file {file_name} named in {source} is missing; "
-                                 "put it beside the header.")
+    _check_signal_files(header_path, header)
     _check_fs_argument(fs, float(header.fs), source)
     try:
-        record = wfdb.rdrecord(record_path)
+        record = wfdb.rdrecord(record_path, m2s=True)  # a multi-segment record as one record (no-op for one)
     except Exception as error:  # a truncated or mismatched signal file
         raise RecordingError(f"The signals of {source} cannot be read ({_reason(error)}); check that the .dat file "
                              "belongs to this header and is complete.") from error
@@ -677,6 +705,14 @@ def _unzip(data: bytes, budget: int) -> dict[str, bytes]:
     return files
 
 
+def _is_multi_segment(header: bytes) -> bool:
+    """Whether a WFDB header's record line says "name/segments": a multi-segment record's own header."""
+    for line in header[:64 * 1024].decode("utf-8", errors="replace").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return "/" in line.split()[0]
+    return False
+
+
 def read_recording_files(files: Mapping[str, bytes], *, fs: float | None = None,
                          lead: str | int | None = None) -> Recording:
     """Read an uploaded recording: WFDB .hea + .dat (+ .atr), a .zip of them, one .edf, or one .csv.
@@ -700,7 +736,11 @@ def read_recording_files(files: Mapping[str, bytes], *, fs: float | None = None,
     by_suffix: dict[str, list[str]] = {}
     for name in plain:
         by_suffix.setdefault(Path(name).suffix.lower(), []).append(name)
-    main_files = [n for s in (".hea", ".edf", ".csv") for n in by_suffix.get(s, [])]
+    headers = by_suffix.get(".hea", [])
+    masters = [name for name in headers if _is_multi_segment(plain[name])]
+    if len(headers) > 1 and len(masters) == 1:
+        headers = masters  # a multi-segment record: its own header, and one per segment
+    main_files = headers + by_suffix.get(".edf", []) + by_suffix.get(".csv", [])
     if len(main_files) > 1:
         raise RecordingError(f"The upload holds several recordings ({', '.join(sorted(main_files))}); "
                              "upload one at a time.")

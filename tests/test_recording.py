@@ -81,6 +81,32 @@ def test_rec_wfdb_without_atr(tmp_path):
     assert rec.reference is None and rec.signals.shape == (21_600, 2)
 
 
+def _multi_segment(folder: Path, rec: Recording) -> Path:
+    """The fixture split in two segments under a master header, as long PhysioNet records are stored."""
+    half = len(rec.signals) // 2
+    for k, part in enumerate((rec.signals[:half], rec.signals[half:])):
+        wfdb.wrsamp(f"seg{k}", fs=rec.fs, units=list(rec.units), sig_name=list(rec.lead_names), p_signal=part,
+                    fmt=["16", "16"], adc_gain=[200, 200], baseline=[0, 0], write_dir=str(folder))
+    master = folder / "multi.hea"
+    master.write_text(f"multi/2 2 {rec.fs:g} {len(rec.signals)}\nseg0 {half}\nseg1 {len(rec.signals) - half}\n")
+    return master
+
+
+def test_rec_wfdb_multi_segment(tmp_path, wfdb_recording):
+    """A multi-segment record (a master header naming a header per segment) reads as one; it was a traceback."""
+    rec = read_recording(_multi_segment(tmp_path, wfdb_recording))
+    assert rec.fs == 360.0 and rec.lead_names == ("MLII", "V1") and rec.name == "multi"
+    np.testing.assert_array_equal(rec.signals, wfdb_recording.signals)  # the fixture's values are on 1/200 mV steps
+    uploaded = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    _assert_same(read_recording_files(uploaded), rec)  # uploaded together: the master header is the record
+    (tmp_path / "seg1.dat").unlink()
+    _bad(r"The signal file seg1\.dat named in seg1\.hea is missing", tmp_path / "multi.hea")
+    (tmp_path / "seg1.hea").unlink()
+    _bad(r"The segment header seg1\.hea named in multi\.hea is missing", tmp_path / "multi.hea")
+    (tmp_path / "loop.hea").write_text("loop/2 2 360 21600\nloop 10800\nseg0 10800\n")
+    _bad(r"loop\.hea, a segment of loop\.hea, is itself a multi-segment header", tmp_path / "loop.hea")
+
+
 def test_rec_edf_matches_wfdb(wfdb_recording):
     rec = read_recording(EDF)
     assert (rec.fs, rec.lead_names, rec.units, rec.lead, rec.reference) == (360.0, ("MLII", "V1"), ("mV", "mV"), 0, None)
