@@ -9,6 +9,7 @@ import warnings
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from fractions import Fraction
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -40,6 +41,7 @@ _TIME_UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
 # and pandas' timedeltas, as wfdb's Record.to_dataframe().to_csv() writes them ("0 days 00:00:00.002777777").
 CLOCK_UNIT = "hh:mm:ss.mmm"
 _CLOCK = re.compile(r"^(?:(?P<days>\d+) days? )?(?:(?P<hours>\d+):)?(?P<minutes>\d+):(?P<seconds>\d+(?:\.\d*)?)$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})?$")  # ISO 8601
 _INDEX_COLUMN = re.compile(r"^(?:|Unnamed: \d+)$")  # the row index pandas' DataFrame.to_csv writes first
 # A device's export names its rate in a key,value line before the samples: "Sample Rate,512 hertz" (Apple Health).
 _SAMPLE_RATE_LINE = re.compile(r'^\s*"?sample ?rate"?\s*[,;\t:]\s*"?\s*(?P<rate>\d+(?:[.,]\d+)?)\s*(?:hertz|hz)\b',
@@ -355,10 +357,15 @@ def _unquote(cell: str) -> str:
 
 
 def _clock_seconds(cell: str) -> float | None:
-    """Seconds in an elapsed-time cell written as a clock (see _CLOCK), or None when it is not one."""
-    match = _CLOCK.match(_unquote(cell.strip().strip('"')))
+    """Seconds in a time cell written as a clock (see _CLOCK) or an ISO date and time, or None when it is neither."""
+    text = _unquote(cell.strip().strip('"'))
+    match = _CLOCK.match(text)
     if not match:
-        return None
+        if not _DATETIME.match(text):
+            return None
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        # a time without a zone is read as UTC, so a clock change for summer time cannot open a gap of an hour
+        return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
     days, hours = int(match["days"] or 0), int(match["hours"] or 0)
     return ((days * 24 + hours) * 60 + int(match["minutes"])) * 60 + float(match["seconds"])
 

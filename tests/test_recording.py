@@ -286,6 +286,22 @@ def test_rec_csv_clock_with_rows_missing(tmp_path, wfdb_recording):
     _bad(r"does not keep one rate", _write_lines(tmp_path / "missing.csv", lines))
 
 
+@pytest.mark.parametrize("zone", ["", "Z", "+02:00"])
+def test_rec_csv_iso_timestamps(tmp_path, zone):
+    """A time column of ISO dates and times to the millisecond, as loggers write it, across a summer-time change."""
+    from datetime import datetime, timedelta
+
+    start = datetime(2026, 3, 29, 0, 59, 50)  # 01:00 UTC: Europe's clocks go forward
+    lines = ["timestamp,MLII,V1"]
+    for line in _csv_text()[1:]:
+        seconds, values = line.split(",", 1)
+        stamp = (start + timedelta(seconds=float(seconds))).isoformat(sep="T", timespec="milliseconds")
+        lines.append(f"{stamp}{zone},{values}")
+    rec = read_recording(_write_lines(tmp_path / "logger.csv", lines))
+    assert rec.fs == 250.0 and rec.lead_names == ("MLII", "V1")
+    np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals)
+
+
 def test_rec_csv_wfdb_to_dataframe(tmp_path, wfdb_recording):
     """wfdb's own Record.to_dataframe().to_csv(): the elapsed time is pandas' unnamed index, as timedeltas."""
     path = tmp_path / "from_wfdb.csv"
