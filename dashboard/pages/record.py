@@ -54,7 +54,8 @@ def upload_card(max_bytes: int) -> dbc.Card:
                             html.Div(
                                 "WFDB: the .hea with its .dat (and .atr, for the comparison with the reference "
                                 "beats), chosen together, or a .zip of them. Or one EDF/EDF+ file, or a CSV with "
-                                f"a header row, a time column in seconds and one column per lead. Up to "
+                                "a header row, a time column and one column per lead (PhysioNet's and an Apple "
+                                f"Watch's CSV exports are read as they are). Up to "
                                 f"{max_bytes / MB:.0f} MB a file.",
                                 className="small text-muted",
                             ),
