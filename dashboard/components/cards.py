@@ -61,3 +61,27 @@ def chosen_protocol(report: dict, asked: str | None) -> str:
 
 def stat_card_note(*parts) -> html.Div:
     return html.Div(parts, className="stat-note")
+
+
+def upload_zone(id: str, title: str, help_text: str, button: str, aria_label: str, max_bytes: int,
+                empty_message: str) -> html.Div:
+    """A drop zone around a label for the file input `{id}-input` (which lives outside React's tree, see
+    assets/upload.js), made a focusable button: assets/access.js opens the file dialog on Enter or Space."""
+    return html.Div(
+        html.Label(
+            [
+                html.Div(title, className="fw-semibold"),
+                html.Div(help_text, className="small text-muted"),
+                html.Span(button, className="btn btn-success btn-sm mt-2"),
+            ],
+            htmlFor=f"{id}-input",
+            className="upload-label",
+            id=f"{id}-label",
+            tabIndex="0",
+            role="button",
+            **{"aria-label": aria_label},
+        ),
+        id=f"{id}-zone",
+        className="upload-zone",
+        **{"data-max-bytes": str(max_bytes), "data-empty-message": empty_message},
+    )

@@ -13,7 +13,7 @@ from pipeline.validate import InputError
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
 from dashboard import inputs
-from dashboard.components.cards import section, stat_card
+from dashboard.components.cards import section, stat_card, upload_zone
 from dashboard.components.explanation import explanation_view
 from dashboard.components.figures import beat_figure, confusion_figure, counts_figure, graph_config
 from dashboard.components.palette import CLASS_COLOURS
@@ -49,30 +49,11 @@ def upload_card(max_bytes: int) -> dbc.Card:
         dbc.CardBody(
             [
                 html.H5("1. Beats to classify", className="card-title"),
-                html.Div(
-                    # A label for the file input (which lives outside React's tree, see upload.js), made a
-                    # focusable button: assets/access.js opens the file dialog on Enter or Space.
-                    html.Label(
-                        [
-                            html.Div("Drop a CSV file here, or click to choose one", className="fw-semibold"),
-                            html.Div(
-                                f"One beat per row: 187 values between 0 and 1, or 188 with the label (0-4, "
-                                f"N S V F Q) last. A header row is optional. Up to {max_bytes / MB:.0f} MB.",
-                                className="small text-muted",
-                            ),
-                            html.Span("Choose a CSV file", className="btn btn-success btn-sm mt-2"),
-                        ],
-                        htmlFor="upload-input",
-                        className="upload-label",
-                        id="upload-label",
-                        tabIndex="0",
-                        role="button",
-                        **{"aria-label": "Choose a CSV file of beats to classify"},
-                    ),
-                    id="upload-zone",
-                    className="upload-zone",
-                    **{"data-max-bytes": str(max_bytes), "data-empty-message": EMPTY_FILE},
-                ),
+                upload_zone(
+                    "upload", "Drop a CSV file here, or click to choose one",
+                    f"One beat per row: 187 values between 0 and 1, or 188 with the label (0-4, N S V F Q) last. "
+                    f"A header row is optional. Up to {max_bytes / MB:.0f} MB.",
+                    "Choose a CSV file", "Choose a CSV file of beats to classify", max_bytes, EMPTY_FILE),
                 dbc.Progress(id="upload-progress", value=0, className="mt-2 d-none", style={"height": "6px"}),
                 html.Div(id="upload-status", className="small text-muted mt-1"),
                 html.Div(

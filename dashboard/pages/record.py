@@ -18,7 +18,7 @@ from pipeline.recording import RecordingError
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
 from dashboard import inputs
-from dashboard.components.cards import section
+from dashboard.components.cards import section, upload_zone
 from dashboard.components.explanation import explanation_view
 from dashboard.components.figures import confusion_figure, graph_config
 from dashboard.components.palette import CLASS_COLOURS
@@ -47,32 +47,14 @@ def upload_card(max_bytes: int) -> dbc.Card:
         dbc.CardBody(
             [
                 html.H5("1. A recording", className="card-title"),
-                html.Div(
-                    html.Label(
-                        [
-                            html.Div("Drop a recording here, or click to choose its files", className="fw-semibold"),
-                            html.Div(
-                                "WFDB: the .hea with its .dat (and .atr, for the comparison with the reference "
-                                "beats), chosen together, or a .zip of them. Or one EDF/EDF+ file, or a CSV with "
-                                "a header row, a time column and one column per lead (PhysioNet's and an Apple "
-                                f"Watch's CSV exports are read as they are). Up to "
-                                f"{max_bytes / MB:.0f} MB a file.",
-                                className="small text-muted",
-                            ),
-                            html.Span("Choose files", className="btn btn-success btn-sm mt-2"),
-                        ],
-                        htmlFor="record-input",
-                        className="upload-label",
-                        id="record-label",
-                        tabIndex="0",
-                        role="button",
-                        **{"aria-label": "Choose the recording's files to classify"},
-                    ),
-                    id="record-zone",
-                    className="upload-zone",
-                    **{"data-max-bytes": str(max_bytes),
-                       "data-empty-message": "the file is empty: choose the recording's files again."},
-                ),
+                upload_zone(
+                    "record", "Drop a recording here, or click to choose its files",
+                    "WFDB: the .hea with its .dat (and .atr, for the comparison with the reference beats), chosen "
+                    "together, or a .zip of them. Or one EDF/EDF+ file, or a CSV with a header row, a time column "
+                    "and one column per lead (PhysioNet's and an Apple Watch's CSV exports are read as they are). "
+                    f"Up to {max_bytes / MB:.0f} MB a file.",
+                    "Choose files", "Choose the recording's files to classify", max_bytes,
+                    "the file is empty: choose the recording's files again."),
                 html.Div(id="record-upload-status", className="small text-muted mt-1"),
                 dbc.Button("Load the sample: 5 minutes of MIT-BIH record 200, with its annotations",
                            id="record-sample", color="primary", outline=True, size="sm", className="mt-2"),
