@@ -654,19 +654,26 @@ def _last_clock(path: Path, delimiter: str, index: int, cut: bool, source: str) 
 # ---------------------------------------------------------------- entry points
 
 def read_recording(path, *, fs: float | None = None, lead: str | int | None = None) -> Recording:
-    """Read a recording from disk: a WFDB record (.hea, .dat or no extension), an .edf, or a .csv."""
+    """Read a recording from disk: a WFDB record (.hea, .dat or no extension), an .edf, a .csv, or a .zip of one
+    (read as an upload of its files is)."""
     path = Path(path)
+    if path.is_dir():
+        raise RecordingError(f"{path} is a folder; give the recordings in it, e.g. {path / '*.hea'}.")
     suffix = path.suffix.lower()
+    if suffix == ".zip" and path.is_file():
+        return read_recording_files({path.name: path.read_bytes()}, fs=fs, lead=lead)
     bare_record = path.with_name(path.name + ".hea")  # a record given without extension
     if suffix in (".hea", ".dat", "") or (suffix not in RECORDING_SUFFIXES and bare_record.is_file()):
         header = path.with_suffix(".hea") if suffix in (".hea", ".dat") else bare_record
+        if not header.is_file() and not header.with_suffix(".dat").is_file():
+            raise RecordingError(f"{path} does not exist; check the path.")
         if not header.is_file():
             raise RecordingError(f"The WFDB header {header.name} is missing; a WFDB record needs its .hea "
                                  "beside its .dat.")
         return _read_wfdb(header, fs, lead)
-    if suffix not in RECORDING_SUFFIXES:
+    if suffix not in RECORDING_SUFFIXES + (".zip",):
         raise RecordingError(f"{path.name} is not a recording this reader knows; give a WFDB record "
-                             "(.hea with its .dat), an .edf or a .csv file.")
+                             "(.hea with its .dat), an .edf, a .csv, or a .zip of one.")
     if not path.is_file():
         raise RecordingError(f"{path} does not exist; check the path.")
     if suffix == ".edf":

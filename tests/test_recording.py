@@ -551,6 +551,21 @@ def test_rec_bad_extension(tmp_path):
 
 def test_rec_bad_missing_file(tmp_path):
     _bad(r"does not exist", tmp_path / "nothing.csv")
+    # a WFDB path with neither .hea nor .dat: the path is wrong, not a header missing beside a .dat
+    for given in ("nothing.hea", "nothing", "nothing.zip"):
+        _bad(rf"{given} does not exist; check the path", tmp_path / given)
+
+
+def test_rec_bad_folder(tmp_path):
+    _copy_wfdb(tmp_path, *WFDB_FILES)
+    _bad(r"is a folder; give the recordings in it, e\.g\. .*\*\.hea", tmp_path)
+
+
+def test_rec_zip_path(tmp_path, wfdb_recording):
+    """A .zip of a record's files, given as a path, reads as the same files uploaded do."""
+    path = tmp_path / "200.zip"
+    path.write_bytes(_zip({name: (RECORDINGS / name).read_bytes() for name in WFDB_FILES}))
+    _assert_same(read_recording(path), wfdb_recording)
 
 
 # ---------------------------------------------------------------- uploads as bytes

@@ -145,7 +145,7 @@ def test_rec_cli_same_names(tmp_path, capsys, fixture_bundle_dir):
 
 
 @pytest.mark.parametrize("bad, expected", [
-    ("missing.hea", "is missing"),
+    ("missing.hea", "missing.hea does not exist; check the path"),
     ("flat.csv", "flat"),
 ])
 def test_rec_cli_bad_recording(bad, expected, tmp_path, capsys, fixture_bundle_dir):
