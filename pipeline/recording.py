@@ -46,6 +46,7 @@ _INDEX_COLUMN = re.compile(r"^(?:|Unnamed: \d+)$")  # the row index pandas' Data
 # A device's export names its rate in a key,value line before the samples: "Sample Rate,512 hertz" (Apple Health).
 _SAMPLE_RATE_LINE = re.compile(r'^\s*"?sample ?rate"?\s*[,;\t:]\s*"?\s*(?P<rate>\d+(?:[.,]\d+)?)\s*(?:hertz|hz)\b',
                                re.IGNORECASE)
+_UNIT = re.compile(r"^(?!(?:nan|na|n/a|null|inf)$)[^\W\d]", re.IGNORECASE)  # a word, not a number or a gap: mV, µV
 _NUMBER = re.compile(r"^\s*[-+]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+]?\d+)?\s*$")
 _TIME_COLUMN = re.compile(
     r"^(?:time|t|seconds|secs?|elapsed|elapsed[ _]time|timestamp)"
@@ -519,7 +520,7 @@ def _csv_layout(path: Path, source: str) -> _CsvLayout:
     whole_lines = [line.rstrip("\r") for line in first_rows.split("\n")[:-1] or [first_rows]]
     rows = [row for row in csv.reader(whole_lines, delimiter=delimiter) if row]
     units = None
-    if rows and all(cell.strip() and not _NUMBER.match(cell) for cell in rows[0]):  # 'seconds','mV','mV'
+    if rows and all(_UNIT.match(_unquote(cell)) for cell in rows[0]):  # 'seconds','mV','mV'
         units = [_unquote(cell) for cell in rows.pop(0)] + [""] * len(columns)
     first_row = rows[0] if rows else []
     index_columns = [i for i, c in enumerate(columns) if _INDEX_COLUMN.match(c)]

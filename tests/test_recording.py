@@ -213,6 +213,15 @@ def test_rec_csv_fs_without_time(tmp_path, wfdb_recording):
     assert rec.fs == 250.0
 
 
+def test_rec_csv_first_row_of_gaps_is_not_a_units_row(tmp_path):
+    """A units row (rdsamp's 'seconds','mV') is words; a first row of gaps is samples, and dropping it would shift
+    every beat by a sample."""
+    lines = [",".join(line.split(",")[1:]) for line in _csv_text()]
+    lines[1] = "NaN,NaN"
+    rec = read_recording(_write_lines(tmp_path / "gaps_first.csv", lines), fs=250)
+    assert len(rec.signals) == len(lines) - 1 and np.isnan(rec.signals[0, 1])
+
+
 def test_rec_csv_semicolon_bom_crlf(tmp_path):
     lines = [l.replace(",", ";") for l in _csv_text()]
     path = tmp_path / "excel.csv"
