@@ -567,9 +567,35 @@ def _device_export(lines: list[str], source: str) -> _CsvLayout | None:
                       preamble=start, rate=float(_SAMPLE_RATE_LINE.match(lines[rate_line])["rate"].replace(",", ".")))
 
 
+def _check_line_lengths(path: Path, source: str) -> None:
+    """Refuse a line over HEADER_MAX_BYTES before pandas reads it: its tokenizer holds a whole line's fields,
+    about 7 bytes of memory a byte of line (a 100 MB line peaked at 0.7 GB). One pass over the bytes, ~1 ms a MB."""
+    line, carried = 1, 0  # lines read so far (the header, checked before), and the bytes of the unfinished one
+    with open(path, "rb") as f:
+        f.readline()
+        while block := f.read(16 << 20):
+            ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            lengths = np.diff(ends, prepend=-1)  # each line ending here, the first with its part from before
+            if lengths.size:
+                lengths[0] += carried
+            over = np.flatnonzero(lengths > HEADER_MAX_BYTES)
+            if over.size:
+                line += int(over[0])
+                break
+            line += ends.size
+            carried = (carried if ends.size == 0 else -1 - int(ends[-1])) + len(block)
+            if carried > HEADER_MAX_BYTES:
+                break
+        else:
+            return
+    raise RecordingError(f"Line {line + 1} of {source} is over {HEADER_MAX_BYTES // 1024} KB; a recording's CSV "
+                         "holds one sample per line: a time and one value per lead.")
+
+
 def _read_csv(path: Path, fs: float | None, lead) -> Recording:
     source = path.name
     layout = _csv_layout(path, source)
+    _check_line_lengths(path, source)
     time_index, lead_indices = layout.time_index, layout.lead_indices
     if layout.rate is not None:
         if fs is not None and not np.isclose(fs, layout.rate, rtol=1e-3):

@@ -449,6 +449,28 @@ def test_rec_bad_header_line_too_long(tmp_path):
     _bad(r"The first line of long_header\.csv is over 64 KB", path)
 
 
+@pytest.mark.parametrize("where", ["row 3", "last row, no line end", "across a 16 MB block"])
+def test_rec_bad_data_line_too_long(tmp_path, where):
+    """A line of a million values is refused by its length, before pandas' tokenizer holds it all (it was ~7 bytes of
+    memory a byte of line, then "has 500001 values where the header names 3 columns")."""
+    lines = _csv_text()
+    long_line = "1," * 500_000
+    if where == "row 3":
+        lines[2], line = long_line, 3
+    elif where == "last row, no line end":
+        path = tmp_path / "long.csv"
+        path.write_text("\n".join(lines) + "\n" + long_line)
+        _bad(rf"Line {len(lines) + 1} of long\.csv is over 64 KB", path)
+        return
+    else:
+        row = lines[1]
+        lines = [lines[0]] + [row] * ((16 << 20) // (len(row) + 1))  # the long line starts just before 16 MB
+        lines.append(long_line)
+        line = len(lines)
+    _bad(rf"Line {line} of long\.csv is over 64 KB; a recording's CSV holds one sample per line",
+         _write_lines(tmp_path / "long.csv", lines))
+
+
 def test_rec_bad_long_gap(tmp_path):
     lines = _csv_text()
     for row in range(1_001, 1_501):  # 2 s
