@@ -451,7 +451,7 @@ def test_rec_bad_header_line_too_long(tmp_path):
 
 @pytest.mark.parametrize("where", ["row 3", "last row, no line end", "across a 16 MB block"])
 def test_rec_bad_data_line_too_long(tmp_path, where):
-    """A line of a million values is refused by its length, before pandas' tokenizer holds it all (it was ~7 bytes of
+    """A line of a million values is refused by its length, before pandas' tokenizer holds it all (it was ~5 bytes of
     memory a byte of line, then "has 500001 values where the header names 3 columns")."""
     lines = _csv_text()
     long_line = "1," * 500_000
