@@ -33,6 +33,7 @@ RECORDING_SUFFIXES = (".hea", ".dat", ".edf", ".csv")
 UPLOAD_MAX_FILES = 16
 CSV_CHUNK_ROWS = 1 << 20
 HEADER_MAX_BYTES = 64 * 1024  # a header names a few columns; Python's csv module refuses fields over 128 KB
+WFDB_HEADER_MAX_BYTES = 1024**2  # a few lines, a few thousand for a multi-segment record; wfdb reads it whole
 UPLOAD_MAX_BYTES = 2 * 1024**3  # all files of one upload, a zip's members counted as unpacked
 
 _TIME_UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "msec": 1e-3,
@@ -234,11 +235,7 @@ def _check_signal_files(header_path: Path, header) -> None:
         if not (header_path.parent / f"{segment}.hea").is_file():
             raise RecordingError(f"The segment header {segment}.hea named in {source} is missing; put every "
                                  "segment's .hea and .dat beside the record's header.")
-        try:
-            segment_header = wfdb.rdheader(str(header_path.parent / segment))
-        except Exception as error:  # wfdb raises many types for a malformed header
-            raise RecordingError(f"{segment}.hea, a segment of {source}, is not a readable WFDB header "
-                                 f"({_reason(error)}); export the record again.") from error
+        segment_header = _read_header(header_path.parent / f"{segment}.hea", f"{segment}.hea, a segment of {source},")
         if getattr(segment_header, "seg_name", None):  # WFDB has no segments of segments (and no loops)
             raise RecordingError(f"{segment}.hea, a segment of {source}, is itself a multi-segment header; "
                                  "export the record again.")
@@ -253,13 +250,22 @@ def _check_files(folder: Path, file_names, source: str) -> None:
                                  "put it beside the header.")
 
 
+def _read_header(header_path: Path, source: str):
+    """wfdb's reading of a header, refused with a sentence when it is too large or malformed."""
+    if header_path.stat().st_size > WFDB_HEADER_MAX_BYTES:
+        raise RecordingError(f"{source} is {header_path.stat().st_size / 1024**2:.0f} MB; a WFDB header is a few lines "
+                             "of text, so this is not one: export the record again.")
+    try:
+        return wfdb.rdheader(str(header_path.with_suffix("")))
+    except Exception as error:  # wfdb raises many types for a malformed header
+        raise RecordingError(f"{source} is not a readable WFDB header ({_reason(error)}); export the record "
+                             "again.") from error
+
+
 def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
     source = header_path.name
     record_path = str(header_path.with_suffix(""))
-    try:
-        header = wfdb.rdheader(record_path)
-    except Exception as error:  # wfdb raises many types for a malformed header
-        raise RecordingError(f"{source} is not a readable WFDB header ({_reason(error)}); export the record again.") from error
+    header = _read_header(header_path, source)
     if not header.n_sig:
         raise RecordingError(f"{source} names no signals; a WFDB header lists one line per lead.")
     _check_signal_files(header_path, header)

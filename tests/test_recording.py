@@ -360,6 +360,14 @@ def test_rec_bad_header(tmp_path):
     _bad(r"200\.hea is not a readable WFDB header", tmp_path / "200.hea")
 
 
+def test_rec_bad_header_too_large(tmp_path):
+    """wfdb reads a header whole, and took a comment line of 100 MB (4 s, 570 MB) or a lead name of 50 MB."""
+    _copy_wfdb(tmp_path, "200.dat")
+    header = (RECORDINGS / "200.hea").read_text()
+    (tmp_path / "200.hea").write_text(header + "#" + "x" * 2 * 1024**2 + "\n")
+    _bad(r"200\.hea is 2 MB; a WFDB header is a few lines of text", tmp_path / "200.hea")
+
+
 def test_rec_bad_header_path_in_signal_name(tmp_path):
     header = _copy_wfdb(tmp_path, "200.hea", "200.dat")
     header.write_text(header.read_text().replace("200.dat", "../200.dat"))
