@@ -22,6 +22,7 @@ from scipy.signal import resample_poly
 MODEL_FS = 360  # the MIT-BIH rate the beat rows are cut from
 MIN_FS, MAX_FS = 100.0, 1000.0
 MIN_DURATION_S = 10.0
+MAX_DURATION_S = 48 * 3600.0  # two days; a day of two leads at 360 Hz takes ~1 GB end to end (bench/RESULTS.md)
 # NaN gaps up to this long in the chosen lead are filled by linear interpolation (with a
 # RecordingWarning): a device drops a few samples now and then, and a gap this short hides at
 # most one beat. Longer gaps are refused, because a straight line there would read as a pause.
@@ -197,6 +198,7 @@ def _finish(signals: np.ndarray, fs: float, lead_names, units, lead, name: str, 
     if not MIN_FS <= fs <= MAX_FS:
         raise RecordingError(f"{source} is sampled at {fs:g} Hz; only {MIN_FS:g} to {MAX_FS:g} Hz is supported, "
                              "so resample it first (or correct the sampling rate given).")
+    _check_duration(signals.shape[0] / fs, source)
     if signals.shape[0] / fs < MIN_DURATION_S:
         raise RecordingError(f"{source} holds {signals.shape[0] / fs:.1f} s of signal; at least "
                              f"{MIN_DURATION_S:g} s is needed to find and classify beats.")
@@ -205,6 +207,13 @@ def _finish(signals: np.ndarray, fs: float, lead_names, units, lead, name: str, 
     _fill_gaps(signals[:, index], fs, lead_names[index], source)
     return Recording(signals=signals, fs=float(fs), lead_names=lead_names, units=tuple(units), lead=index,
                      name=name, reference=reference)
+
+
+def _check_duration(seconds: float, source: str) -> None:
+    """Refuse a recording longer than MAX_DURATION_S: from its header before reading it, where the format says."""
+    if seconds > MAX_DURATION_S:
+        raise RecordingError(f"{source} is {seconds / 3600:,.1f} hours long; up to {MAX_DURATION_S / 3600:g} hours "
+                             "at a time is supported, so split it.")
 
 
 def _check_fs_argument(fs: float | None, file_fs: float, source: str) -> None:
@@ -229,9 +238,13 @@ def _check_signal_files(header_path: Path, header) -> None:
     outside its folder.
     """
     source = header_path.name
-    for segment in dict.fromkeys(getattr(header, "seg_name", None) or []):
-        if segment == "~":
+    seen = set()
+    for segment in getattr(header, "seg_name", None) or []:
+        if segment == "~":  # a gap
             continue
+        if segment in seen:  # wfdb would read its file again for each mention
+            raise RecordingError(f"{source} names the segment {segment} more than once; export the record again.")
+        seen.add(segment)
         if not (header_path.parent / f"{segment}.hea").is_file():
             raise RecordingError(f"The segment header {segment}.hea named in {source} is missing; put every "
                                  "segment's .hea and .dat beside the record's header.")
@@ -268,6 +281,9 @@ def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
     header = _read_header(header_path, source)
     if not header.n_sig:
         raise RecordingError(f"{source} names no signals; a WFDB header lists one line per lead.")
+    length = max(header.sig_len or 0, sum(getattr(header, "seg_len", None) or []))  # a segment list may disagree
+    if length and header.fs:
+        _check_duration(length / header.fs, source)
     _check_signal_files(header_path, header)
     _check_fs_argument(fs, float(header.fs), source)
     try:
@@ -316,6 +332,7 @@ def _read_edf(path: Path, fs: float | None, lead) -> Recording:
         warnings.warn(text, RecordingWarning, stacklevel=3)
     if not edf.is_continuous:
         raise RecordingError(f"{source} is a discontinuous EDF+D file; export a continuous EDF (EDF+C).")
+    _check_duration(edf.duration, source)
     channels = edf.signals  # edfio leaves out the "EDF Annotations" channel
     if not channels:
         raise RecordingError(f"{source} holds no signal channels.")

@@ -105,6 +105,22 @@ def test_rec_wfdb_multi_segment(tmp_path, wfdb_recording):
     _bad(r"The segment header seg1\.hea named in multi\.hea is missing", tmp_path / "multi.hea")
     (tmp_path / "loop.hea").write_text("loop/2 2 360 21600\nloop 10800\nseg0 10800\n")
     _bad(r"loop\.hea, a segment of loop\.hea, is itself a multi-segment header", tmp_path / "loop.hea")
+    # the same segment named again and again would make wfdb read its file each time
+    (tmp_path / "again.hea").write_text("again/3 2 360 32400\nseg0 10800\nseg0 10800\nseg0 10800\n")
+    _bad(r"again\.hea names the segment seg0 more than once", tmp_path / "again.hea")
+    # a gap ("~") of a hundred days would be a hundred days of NaN
+    (tmp_path / "gap.hea").write_text(f"gap/2 2 360 10800\nseg0 10800\n~ {360 * 86_400 * 100}\n")
+    _bad(r"gap\.hea is 2,400\.\d hours long; up to 48 hours at a time is supported", tmp_path / "gap.hea")
+
+
+def test_rec_bad_too_long(tmp_path):
+    """A header promising more than two days is refused before anything is read."""
+    _copy_wfdb(tmp_path, "200.dat")
+    lines = (RECORDINGS / "200.hea").read_text().splitlines()
+    fields = lines[0].split()
+    fields[3] = str(360 * 3600 * 49)
+    (tmp_path / "200.hea").write_text("\n".join([" ".join(fields)] + lines[1:]) + "\n")
+    _bad(r"200\.hea is 49\.0 hours long; up to 48 hours at a time is supported, so split it", tmp_path / "200.hea")
 
 
 def test_rec_edf_matches_wfdb(wfdb_recording):
