@@ -228,8 +228,9 @@ def _summary(meta: dict) -> html.Div:
                 [
                     html.Li(f"Heart rate: mean {s['mean_hr_bpm']:.0f}, minimum {s['min_hr_bpm']:.0f}, maximum "
                             f"{s['max_hr_bpm']:.0f} beats per minute.", id="record-hr"),
-                    html.Li(f"Ectopic beats per hour: S {per_hour.get('S', 0):,.0f}, V {per_hour.get('V', 0):,.0f}.",
-                            id="record-ectopic"),
+                    html.Li(f"Ectopic beats per hour: S {per_hour.get('S', 0):,.0f}, V {per_hour.get('V', 0):,.0f}"
+                            + (f" (from {s['counts']['S']:,} S and {s['counts']['V']:,} V in {minutes:.1f} minutes)."
+                               if minutes < 60 else "."), id="record-ectopic"),
                     html.Li(f"Ventricular runs: {s['v_couplets']:,} couplets, {s['v_triplets']:,} triplets, "
                             f"{s['v_runs_longer']:,} longer runs. Supraventricular runs (3 or more S beats): "
                             f"{s['s_runs']:,}.", id="record-runs"),

@@ -50,6 +50,10 @@ def check_counts(browser, result, timeout=60) -> None:
     browser.wait_for_text_to_equal("#record-beats-found", f"{result.summary['beats']:,} beats found", timeout=timeout)
     for cls, n in result.summary["counts"].items():
         assert browser.find_element(f"#record-count-{cls} strong").text == f"{cls} {n:,}"
+    # a rate per hour from minutes says what it was counted from
+    counts, minutes = result.summary["counts"], result.summary["duration_s"] / 60
+    assert browser.find_element("#record-ectopic").text.endswith(
+        f"(from {counts['S']:,} S and {counts['V']:,} V in {minutes:.1f} minutes).")
     wait_for_traces(browser, "record-strip", at_least=2)  # the ECG and at least one class of beats
     wait_for_traces(browser, "record-tachogram")
 
