@@ -6,6 +6,7 @@ the input's own samples; the 360 Hz copy the rows are cut from is internal.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -39,6 +40,9 @@ RECORD_FEATURES = RHYTHM_FEATURE_NAMES + MORPHOLOGY_FEATURE_NAMES + IRREGULARITY
 # 1,440 one-minute stretches 3 fall below 0.5 (108 and 207, their noisiest minutes); ten minutes of white
 # noise gave 0.24, brown noise 0.48, mains hum 0.21.
 MIN_BEAT_LIKENESS = 0.5
+# Leads named as a standard lead other than II: their beats are shaped unlike the MLII beats the models learnt
+# from. A name that says nothing ("ECG", "CH1") is not judged.
+_OTHER_LEAD = re.compile(r"^(?:lead|ecg|ekg)?[\s_-]*(?:i|iii|avr|avl|avf|v[1-6]|mliii|ml ?i)$", re.IGNORECASE)
 
 
 class RecordError(ValueError):
@@ -146,6 +150,11 @@ def classify_recording(recording: Recording, model, beats: str = "detect") -> Re
                       f"correlates with the recording's median beat at {likeness:.2f}, where ECG leads give over "
                       f"{MIN_BEAT_LIKENESS:g}): the lead may be noise or not an ECG, so check the strip and the lead "
                       "before trusting the labels.", RecordingWarning, stacklevel=2)
+    lead = recording.lead_names[recording.lead]
+    if _OTHER_LEAD.match(lead.strip()):
+        warnings.warn(f"'{recording.name}' is classified on lead {lead}; the models learnt from lead MLII (a lead "
+                      "II), and other leads shape beats differently, so trust its classes less, or choose its lead II "
+                      "if it has one.", RecordingWarning, stacklevel=2)
     proba = model.predict_proba(inputs)
     predicted = decide(proba, model.threshold_)
     table = beat_table(positions, recording.fs, predicted, proba)
