@@ -13,7 +13,7 @@ MIN_FS, MAX_FS = 100.0, 1000.0
 # The rule's parameters: GAP_RATIO, GAP_MARGIN, SHORT_RATIO and WEAK_RATIO chosen on the DS1 records only
 # (bench/tune_detect.py; bench/bench_detect.py shows DS1 and DS2 apart).
 REFINE_S = 0.15  # a detection moves to the largest QRS deflection within this distance
-MERGE_S = 0.2  # two refined detections closer than this are one beat (no real R-R is that short)
+MERGE_S = 0.22  # two refined detections closer than this are one beat (273 beats a minute; bench_detect_merge.py)
 GAP_RATIO = 1.3  # a primary-lead R-R this many times the local median holds a missed beat ...
 GAP_MARGIN = 0.4  # ... when the other lead has one at least this fraction of the median from both ends
 SHORT_RATIO = 0.7  # a beat this close (x local median R-R) to a neighbour ...
@@ -117,8 +117,8 @@ def _fill_gaps(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
 
 
 def _search_gaps(beats: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarray:
-    """One lead only: in each R-R too long for the local rhythm, take the largest QRS-band peak well inside it
-    as a missed beat, unless it is too faint to be kept (FAINT_RATIO of its neighbours' amplitude)."""
+    """In each R-R of the primary lead too long for the local rhythm, take the largest QRS-band peak well inside
+    it as a missed beat, unless it is too faint to be kept (FAINT_RATIO of its neighbours' amplitude)."""
     if len(beats) < 3:
         return beats
     rr = np.diff(beats)
@@ -226,9 +226,10 @@ def _detect(signals: np.ndarray, fs: float, lead: int) -> np.ndarray:
         placed = _window_argmax(envelope, added, int(0.05 * fs))
         beats = np.union1d(beats, np.where(envelope[placed] > 0, placed, added))
         envelopes.append(other_envelope)
-    if not others:
-        for _ in range(2):  # a second pass finds the second of two missed beats in a row
-            beats = _search_gaps(beats, envelope, fs)
+    # Gaps the other lead did not fill (or every gap, with one lead): a second pass finds the second of two
+    # missed beats in a row. With two leads too since bench/bench_detect_rules.py's run of stop 16 (DS1 chose it).
+    for _ in range(2):
+        beats = _search_gaps(beats, envelope, fs)
     return _drop_weak(beats, envelopes, fs).astype(np.int64)
 
 
