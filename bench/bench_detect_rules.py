@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/bench_detect_rules.py [--mitdb-dir ../shared/mitdb]
 
-Eight of the 44 records are under 99.5% Se or +P with the served rules (bench/RESULTS.md,
-"Heartbeat detection"). The two largest miss counts have causes the served rules do not reach:
+Written when eight of the 44 records were under 99.5% Se or +P (stop 15; bench/RESULTS.md, "Heartbeat
+detection"). Since stop 16 the served rules include the gap search after the fill (twice), which this bench
+chose once the merge window had taken 108's P waves away; "served" below is then the same as that candidate.
+The two largest miss counts had causes the rules of stop 15 did not reach:
 
 - 208: the primary lead misses every other beat for stretches (V beats it shows weakly), so its
   local median R-R is the doubled interval and no gap is seen; the second lead finds those beats.
