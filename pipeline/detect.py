@@ -227,7 +227,7 @@ def _detect(signals: np.ndarray, fs: float, lead: int) -> np.ndarray:
         beats = np.union1d(beats, np.where(envelope[placed] > 0, placed, added))
         envelopes.append(other_envelope)
     # Gaps the other lead did not fill (or every gap, with one lead): a second pass finds the second of two
-    # missed beats in a row. With two leads too since bench/bench_detect_rules.py's run of stop 16 (DS1 chose it).
+    # missed beats in a row. With two leads too: chosen on DS1 (bench/bench_detect_rules.py, bench/RESULTS.md).
     for _ in range(2):
         beats = _search_gaps(beats, envelope, fs)
     return _drop_weak(beats, envelopes, fs).astype(np.int64)
