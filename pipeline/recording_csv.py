@@ -96,11 +96,18 @@ def _fs_from_clock(head: list[float], last: float, n_rows: int, header_lines: in
     Parsing every clock cell costs ~3 µs a row (100 s for a day at 360 Hz) where a number costs nothing, so
     only the first rows (the head read) and the last are parsed: the rate is the whole span's, and the first
     rows must sit on its grid. The programs that write clock times (rdsamp, pandas) write them from a fixed
-    rate; rows missing in the middle would show as a span too long for the rows, so a grid the first rows miss.
+    rate. Rows missing in the middle make the span too long for the rows: a rate off the first rows' grid,
+    or, when the rate rounds to a whole one, a span that whole rate does not fill with these rows.
     """
     fs = (n_rows - 1) / (last - head[0]) if last > head[0] else 0.0
     if fs > 0 and abs(fs - round(fs)) < 1e-4 * fs:
         fs = float(round(fs))
+        # the last time and the first are printed rounded, to a millisecond or finer
+        if abs((last - head[0]) * fs - (n_rows - 1)) > TIME_JITTER + 1e-3 * fs:
+            raise RecordingError(f"The time column of {source} spans {last - head[0]:g} s, which at its {fs:g} Hz "
+                                 f"is {(last - head[0]) * fs + 1:,.0f} samples, but it has {n_rows:,} rows: rows are "
+                                 "missing or repeated; fill the gaps, or give the sampling rate and drop the time "
+                                 "column.")
     off_grid = np.abs(np.asarray(head) - head[0] - np.arange(len(head)) / fs) * fs if fs > 0 else np.array([np.inf])
     if not fs > 0 or off_grid.max() > TIME_JITTER:
         raise RecordingError(f"The time column of {source} does not keep one rate: its {n_rows:,} rows span "

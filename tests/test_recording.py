@@ -309,6 +309,10 @@ def test_rec_csv_clock_with_rows_missing(tmp_path, wfdb_recording):
     lines = _rdsamp_csv(tmp_path / "whole.csv", wfdb_recording, "clock").read_text().splitlines()
     del lines[10_000:10_360]  # a second of rows gone from the middle: the span no longer fits the rows
     _bad(r"does not keep one rate", _write_lines(tmp_path / "missing.csv", lines))
+    lines = _rdsamp_csv(tmp_path / "whole.csv", wfdb_recording, "clock").read_text().splitlines()
+    del lines[15_000]  # one row: the rate still rounds to 360 Hz and the first rows sit on its grid
+    _bad(r"spans 59\.997 s, which at its 360 Hz is 21,600 samples, but it has 21,599 rows: rows are missing",
+         _write_lines(tmp_path / "one_missing.csv", lines))
 
 
 @pytest.mark.parametrize("zone", ["", "Z", "+02:00"])
