@@ -170,7 +170,7 @@ def _fill_gaps(values: np.ndarray, fs: float, lead_name: str, source: str) -> No
 
 
 def checked_recording(signals: np.ndarray, fs: float, lead_names, units, lead, name: str, source: str,
-            reference: ReferenceBeats | None = None) -> Recording:
+                      reference: ReferenceBeats | None = None) -> Recording:
     """Checks every format shares: rate, length, the chosen lead's values."""
     if not MIN_FS <= fs <= MAX_FS:
         raise RecordingError(f"{source} is sampled at {fs:g} Hz; only {MIN_FS:g} to {MAX_FS:g} Hz is supported, "
@@ -193,10 +193,13 @@ def _check_duration(seconds: float, source: str) -> None:
                              "at a time is supported, so split it.")
 
 
-def _check_fs_argument(fs: float | None, file_fs: float, source: str) -> None:
+def check_given_rate(fs: float | None, file_fs: float, says: str, fix: str) -> None:
+    """Refuse a sampling rate given beside the one the file states (`says` it), unless they agree within 0.1%."""
     if fs is not None and not np.isclose(fs, file_fs, rtol=1e-3):
-        raise RecordingError(f"A sampling rate of {fs:g} Hz was given but {source} says {file_fs:g} Hz; leave the "
-                             "rate out for WFDB and EDF files, which carry their own.")
+        raise RecordingError(f"A sampling rate of {fs:g} Hz was given but {says} {file_fs:g} Hz; {fix}")
+
+
+_CARRY_THEIR_OWN = "leave the rate out for WFDB and EDF files, which carry their own."
 
 
 def plain_reason(error: Exception) -> str:
@@ -242,9 +245,10 @@ def _check_files(folder: Path, file_names, source: str) -> None:
 
 def _read_header(header_path: Path, source: str):
     """wfdb's reading of a header, refused with a sentence when it is too large or malformed."""
-    if header_path.stat().st_size > WFDB_HEADER_MAX_BYTES:
-        raise RecordingError(f"{source} is {header_path.stat().st_size / 1024**2:.0f} MB; a WFDB header is a few lines "
-                             "of text, so this is not one: export the record again.")
+    size = header_path.stat().st_size
+    if size > WFDB_HEADER_MAX_BYTES:
+        raise RecordingError(f"{source} is {size / 1024**2:.0f} MB; a WFDB header is a few lines of text, so this "
+                             "is not one: export the record again.")
     try:
         return wfdb.rdheader(str(header_path.with_suffix("")))
     except Exception as error:  # wfdb raises many types for a malformed header
@@ -262,7 +266,7 @@ def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
     if length and header.fs:
         _check_duration(length / header.fs, source)
     _check_signal_files(header_path, header)
-    _check_fs_argument(fs, float(header.fs), source)
+    check_given_rate(fs, float(header.fs), f"{source} says", _CARRY_THEIR_OWN)
     try:
         record = wfdb.rdrecord(record_path, m2s=True)  # a multi-segment record as one record (no-op for one)
     except Exception as error:  # a truncated or mismatched signal file
@@ -279,7 +283,7 @@ def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
         reference = ReferenceBeats(samples=np.asarray(ann.sample, dtype=np.int64),
                                    symbols=np.asarray(ann.symbol))
     return checked_recording(record.p_signal, float(record.fs), record.sig_name, record.units, lead,
-                   header_path.stem, source, reference)
+                             header_path.stem, source, reference)
 
 
 # ---------------------------------------------------------------- EDF
@@ -317,14 +321,14 @@ def _read_edf(path: Path, fs: float | None, lead) -> Recording:
     names = tuple(s.label for s in channels)
     chosen = channels[_choose_lead(names, lead, source)]
     file_fs = float(chosen.sampling_frequency)
-    _check_fs_argument(fs, file_fs, source)
+    check_given_rate(fs, file_fs, f"{source} says", _CARRY_THEIR_OWN)
     kept = [s for s in channels if s.sampling_frequency == chosen.sampling_frequency]
     signals = np.empty((len(chosen.digital), len(kept)), dtype=np.float64)
     for column, channel in enumerate(kept):
         signals[:, column] = channel.data
     kept_names = tuple(s.label for s in kept)
     return checked_recording(signals, file_fs, kept_names, [s.physical_dimension or "unknown" for s in kept],
-                   kept.index(chosen), path.stem, source)
+                             kept.index(chosen), path.stem, source)
 
 
 # ---------------------------------------------------------------- entry points

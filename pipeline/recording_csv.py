@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.recording import (MIN_DURATION_S, Recording, RecordingError, RecordingWarning, checked_recording,
-                                plain_reason)
+from pipeline.recording import (MIN_DURATION_S, Recording, RecordingError, RecordingWarning, check_given_rate,
+                                checked_recording, plain_reason)
 
 # A time column may wander off an even grid by this fraction of a sample period (rounded
 # timestamps, clock jitter); beyond it the samples are not evenly spaced and a rate would lie.
@@ -328,9 +328,7 @@ def read_csv(path: Path, fs: float | None, lead) -> Recording:
     _check_line_lengths(path, source)
     time_index, lead_indices = layout.time_index, layout.lead_indices
     if layout.rate is not None:
-        if fs is not None and not np.isclose(fs, layout.rate, rtol=1e-3):
-            raise RecordingError(f"A sampling rate of {fs:g} Hz was given but {source} says {layout.rate:g} Hz; "
-                                 "leave the rate out, the file carries its own.")
+        check_given_rate(fs, layout.rate, f"{source} says", "leave the rate out, the file carries its own.")
         fs = layout.rate
     if time_index is None and fs is None:
         raise RecordingError(f"{source} has no time column (time_s, time, t, ...) and no sampling rate was given; "
@@ -369,9 +367,8 @@ def read_csv(path: Path, fs: float | None, lead) -> Recording:
                                  "and give the sampling rate.")
         file_fs = _fs_from_time(time_s, source, layout.header_lines)
         del time_s
-    if time_index is not None and fs is not None and not np.isclose(fs, file_fs, rtol=1e-3):
-        raise RecordingError(f"A sampling rate of {fs:g} Hz was given but the time column of {source} says "
-                             f"{file_fs:g} Hz; drop one of them.")
+    if time_index is not None:
+        check_given_rate(fs, file_fs, f"the time column of {source} says", "drop one of them.")
     signals = np.concatenate(lead_blocks)
     del lead_blocks
     if np.isinf(signals).any():  # "inf", or digits past float range, which parse as infinite

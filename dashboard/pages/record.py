@@ -396,8 +396,8 @@ def _trusted(meta) -> dict | None:
 
 
 def _window_from(relayout: dict | None, full: tuple[float, float]):
-    """The time window a plot's relayoutData asks for; None when it is not about the time axis."""
-    if not relayout:
+    """The time window a plot's relayoutData asks for; None when it is not about the time axis (or not a relayout)."""
+    if not relayout or not isinstance(relayout, dict):
         return None
     if relayout.get("xaxis.autorange"):
         return full
@@ -465,10 +465,6 @@ def show_strip(meta, strip_relayout, tachogram_relayout, pick, _whole, current):
     meta = _trusted(meta)
     if not meta:
         raise PreventUpdate
-    if not isinstance(strip_relayout, dict):
-        strip_relayout = None
-    if not isinstance(tachogram_relayout, dict):
-        tachogram_relayout = None
     full = (0.0, meta["duration_s"])
     # Several inputs can fire together (a plot that appears reports its size): a new recording wins.
     triggered = ctx.triggered_prop_ids
@@ -531,10 +527,8 @@ def pick_beat(strip_click, tachogram_click, cell, jump, meta):
         if not 0 <= index < len(times):
             raise PreventUpdate
         return {"index": index, "time": float(times.iloc[index])}
-    except (UnknownUpload, KeyError):
-        raise PreventUpdate from None
-    except (TypeError, ValueError, IndexError, AttributeError):
-        raise PreventUpdate from None  # a click the plots and the table never send
+    except (UnknownUpload, KeyError, TypeError, ValueError, IndexError, AttributeError):
+        raise PreventUpdate from None  # gone from the store, or a click the plots and the table never send
 
 
 @callback(
