@@ -18,7 +18,8 @@ GAP_RATIO = 1.3  # a primary-lead R-R this many times the local median holds a m
 GAP_MARGIN = 0.4  # ... when the other lead has one at least this fraction of the median from both ends
 SHORT_RATIO = 0.7  # a beat this close (x local median R-R) to a neighbour ...
 WEAK_RATIO = 0.5  # ... is dropped when its QRS is this weak relative to its neighbours, on average over the leads
-FAINT_RATIO = 0.3  # any beat this weak on every lead is dropped
+FAINT_RATIO = 0.3  # any beat this weak on every lead is dropped ...
+FAINT_MEAN = 0.3  # ... or this weak on average over the leads (chosen on DS1: bench_detect_faint.py)
 LOCAL_BEATS = 9  # beats in the local median R-R where gaps are sought
 LOCAL_AMPLITUDE_BEATS = 15  # beats in the local medians of QRS amplitude and R-R where weak beats are judged
 CHUNK_S = 3600.0  # long recordings are detected an hour at a time, so working memory stays small (42 MB a day) ...
@@ -156,7 +157,7 @@ def _drop_weak(beats: np.ndarray, envelopes: list[np.ndarray], fs: float) -> np.
     median = _local_median(np.r_[rr[0], rr], LOCAL_AMPLITUDE_BEATS)
     nearest = np.minimum(np.r_[rr[0], rr], np.r_[rr, rr[-1]]) / median
     weak = (nearest < SHORT_RATIO) & (mean < WEAK_RATIO) & heard.any(axis=0)
-    faint = (~heard | (relative < FAINT_RATIO)).all(axis=0) & heard.any(axis=0)
+    faint = ((~heard | (relative < FAINT_RATIO)).all(axis=0) | (mean < FAINT_MEAN)) & heard.any(axis=0)
     return beats[~(weak | faint)]
 
 

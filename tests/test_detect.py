@@ -14,6 +14,7 @@ from pipeline.detect import detect_beats, match_beats
 
 FIXTURE_MITDB = Path(__file__).resolve().parent / "fixtures" / "mitdb"
 FIXTURE_RECORDS = ("203", "208", "209", "217", "232")
+FIXTURE_DETECT = Path(__file__).resolve().parent / "fixtures" / "detect"
 FS = 360
 
 
@@ -55,10 +56,10 @@ def _se_ppv(total):
 # --- detection on the fixtures -------------------------------------------------------------------
 
 def test_det_fixtures_se_ppv(excerpts):
-    """Gross Se 97.6 / +P 99.1 on the five excerpts. The wrong lead as primary gives Se 95.6 / +P 98.0,
+    """Gross Se 99.3 / +P 99.3 on the five excerpts. The wrong lead as primary gives Se 96.5 / +P 96.4,
     plain sleepecg on lead 0 (no refinement, no gap search) Se 92.7 / +P 98.4."""
     se, ppv = _se_ppv(_counts((ref, det, FS) for _, ref, _, det in excerpts.values()))
-    assert se >= 96.8 and ppv >= 98.8, (se, ppv)
+    assert se >= 99.0 and ppv >= 99.0, (se, ppv)
 
 
 def test_det_gaps_in_the_rhythm_are_searched(excerpts):
@@ -68,6 +69,19 @@ def test_det_gaps_in_the_rhythm_are_searched(excerpts):
     for beats in (detected, detect_beats(signals[:, 0], FS)):
         match = match_beats(reference, beats, FS)
         assert len(match.missed) <= 30 and len(match.extra) <= 4, (len(match.missed), len(match.extra))
+
+
+def test_det_faint_on_average_over_the_leads_is_dropped(monkeypatch):
+    """231's 2:1 block (DS2, 60 s): the blocked P waves are 0.07-0.09 of the QRS on MLII and 0.3-0.5 on V1, so
+    not faint on every lead. Faint on average over the leads (FAINT_MEAN, chosen on DS1) drops them; without it
+    17 of them are extra detections."""
+    from pipeline import detect
+
+    signals, reference, _ = _read(FIXTURE_DETECT, "231")
+    match = match_beats(reference, detect_beats(signals, FS), FS)
+    assert len(match.missed) == 0 and len(match.extra) <= 1, (len(match.missed), len(match.extra))
+    monkeypatch.setattr(detect, "FAINT_MEAN", 0.0)
+    assert len(match_beats(reference, detect_beats(signals, FS), FS).extra) >= 10
 
 
 def test_det_positions_are_the_reference_r_peaks(excerpts):
