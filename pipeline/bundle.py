@@ -8,8 +8,11 @@ is JSON and the check beats are a NumPy archive read without pickle.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import re
 import subprocess
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -79,6 +82,32 @@ def git_commit() -> str | None:
         return None
 
 
+def skops_bytes(model) -> bytes:
+    """The model as skops writes it, with the same bytes every time for the same model.
+
+    skops names each array in its zip, and marks each shared object, by the Python object's id(), and stamps
+    each entry with the time: two training runs would write different files for equal coefficients (and a new
+    checksum in the manifest). Here the ids become 0, 1, 2, ... in order of appearance (an id and its array's
+    file name stay one number, so shared objects stay shared) and the entries carry no time. skops reads the
+    result as its own.
+    """
+    import skops.io
+
+    source = zipfile.ZipFile(io.BytesIO(skops.io.dumps(model)))
+    numbers: dict[str, int] = {}
+    schema = re.sub(r'("__id__": |"file": ")(\d+)',
+                    lambda m: m.group(1) + str(numbers.setdefault(m.group(2), len(numbers))),
+                    source.read("schema.json").decode())
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for entry in source.infolist():
+            if entry.filename == "schema.json":
+                target.writestr(zipfile.ZipInfo("schema.json"), schema)
+            else:
+                target.writestr(zipfile.ZipInfo(f"{numbers[Path(entry.filename).stem]}.npy"), source.read(entry))
+    return out.getvalue()
+
+
 def save_bundle(directory, models: dict, report: Report, table: pd.DataFrame, check_beats: dict) -> Path:
     """Write the served models, the report, check beats with their probabilities, and a manifest.
 
@@ -86,12 +115,10 @@ def save_bundle(directory, models: dict, report: Report, table: pd.DataFrame, ch
     check_beats: per model name, a few beats (with the extra columns a cascade needs) whose
     probabilities are stored, so a loader can tell that the models still predict as trained.
     """
-    import skops.io
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     entries = {}
-    skops.io.dump(models["logreg"], directory / LOGREG_FILE)
+    (directory / LOGREG_FILE).write_bytes(skops_bytes(models["logreg"]))
     entries["logreg"] = {"kind": "logreg", "files": [LOGREG_FILE]}
     for name, model in models.items():
         if name == "logreg":
