@@ -138,6 +138,11 @@ def _pandas_index_header(cells: list[str]) -> bool:
     return cells[0].strip() == "" and [c.strip() for c in cells[1:]] == [str(i) for i in range(len(cells) - 1)]
 
 
+def _cut_off(data: bytes, line: str) -> bool:
+    """Is this line the file's last, with no line break after it (a file cut short mid-row)?"""
+    return not data.endswith((b"\n", b"\r")) and data.rsplit(b"\n", 1)[-1].decode("utf-8").rstrip("\r") == line
+
+
 def _describe_bad_cell(data: bytes, has_header: bool, n_columns: int) -> str:
     """Find the first row that pandas could not turn into finite numbers and say why."""
     row = 0
@@ -151,6 +156,9 @@ def _describe_bad_cell(data: bytes, has_header: bool, n_columns: int) -> str:
         row += 1
         cells = line.split(",")
         if len(cells) != n_columns:
+            if len(cells) < n_columns and _cut_off(data, line):
+                return (f"Row {row}, the last, has {len(cells)} of {n_columns} columns and the file ends without a "
+                        "line break: it looks cut off (an interrupted download or copy): use the whole file.")
             return f"Row {row} has {len(cells)} columns but {first} has {n_columns}: {FORMAT_HINT}."
         for col, cell in enumerate(cells, 1):
             text = _unquote(cell)

@@ -153,6 +153,17 @@ def test_val_ragged(n):
     assert f"Row 3 has {n} columns" in message and "188" in message
 
 
+def test_val_cut_off():
+    """A file cut short mid-row (no line break after its short last row) is named as cut off; the same short row
+    with a line break after it, or in the middle, is a ragged row."""
+    whole = csv_bytes(*good_rows(3))
+    cut = whole[: len(whole) - 300]
+    message = rejected(cut)
+    assert "Row 3, the last" in message and "cut off" in message
+    assert "cut off" not in rejected(cut + b"\n")
+    assert "cut off" not in rejected(csv_bytes(*good_rows(1), beat(n=100), *good_rows(1)))
+
+
 def test_val_ragged_header():
     message = rejected(csv_bytes(HEADER, *good_rows(3), beat(n=190)))
     assert "Row 4 has 190 columns" in message
