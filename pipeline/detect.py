@@ -137,7 +137,8 @@ def _search_gaps(beats: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarr
 
 
 def _drop_weak(beats: np.ndarray, envelopes: list[np.ndarray], fs: float) -> np.ndarray:
-    """Drop detections whose QRS is weak next to their neighbours' and that break the rhythm (P/T waves, noise).
+    """Drop detections whose QRS is weak next to their neighbours' and that break the rhythm, or that are faint
+    (P/T waves, noise).
 
     A lead that is locally flat (an electrode off: its neighbours' amplitude under 5% of its usual) has no say there.
     """
@@ -196,7 +197,7 @@ def detect_beats(signals, fs: float, lead: int = 0) -> np.ndarray:
     QRS-band deflection within 150 ms, where the MIT-BIH reference annotations sit);
     the other lead's beats fill gaps in the primary lead's rhythm (with one lead, the
     largest QRS-band peak inside such a gap does); detections that are weak next to
-    their neighbours and out of rhythm, or faint on every lead, are dropped.
+    their neighbours and out of rhythm, or faint on every lead or on average over the leads, are dropped.
     """
     signals = _check(signals, fs, lead)
     chunk, overlap = int(CHUNK_S * fs), int(OVERLAP_S * fs)
