@@ -20,10 +20,10 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from pipeline.dataset import intra_patient_split, read_table
+from pipeline.dataset import intra_patient_split, read_table  # noqa: E402
 from pipeline.features import RHYTHM, SLOPE_SAMPLES, beat_features  # noqa: E402
-from pipeline.models import Params, make_binary, make_multiclass
-from pipeline.vocabulary import FEATURES, NORMAL
+from pipeline.models import Params, make_binary, make_multiclass  # noqa: E402
+from pipeline.vocabulary import FEATURES, NORMAL  # noqa: E402
 
 
 def main() -> None:

@@ -153,7 +153,8 @@ def pans(day: Path, upload_dir: Path, repeats: int) -> None:
                 started = time.perf_counter()
                 lttb.downsample(signal[lo:hi], n_out=2 * BUCKETS)
                 lttbs.append(time.perf_counter() - started)
-        show = lambda xs: f"{1000 * statistics.median(xs):7.1f} / {1000 * max(xs):7.1f} ms" if xs else "  (skipped)"
+        def show(xs):
+            return f"{1000 * statistics.median(xs):7.1f} / {1000 * max(xs):7.1f} ms" if xs else "  (skipped)"
         print(f"{label:>8} | {show(ours)} | {show(strips)} | {show(theirs)} | {show(lttbs)}", flush=True)
 
 

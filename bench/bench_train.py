@@ -32,9 +32,9 @@ from imblearn.over_sampling import SMOTE  # noqa: E402
 from xgboost import XGBClassifier  # noqa: E402
 
 from pipeline.bundle import load_bundle  # noqa: E402
-from pipeline.dataset import inter_patient_split, intra_patient_split, read_table
+from pipeline.dataset import inter_patient_split, intra_patient_split, read_table  # noqa: E402
 from pipeline.evaluate import multiclass_metrics  # noqa: E402
-from pipeline.vocabulary import FEATURES
+from pipeline.vocabulary import FEATURES  # noqa: E402
 
 
 def old_recipe(X_train, y_train):

@@ -218,12 +218,12 @@ def test_rec_csv_units_and_time_names(tmp_path):
 
 def test_rec_csv_time_in_ms(tmp_path):
     lines = _csv_text()
-    ms_lines = ["time_ms,MLII,V1"] + [f"{float(l.split(',')[0]) * 1000:.0f},{l.split(',', 1)[1]}" for l in lines[1:]]
+    ms_lines = ["time_ms,MLII,V1"] + [f"{float(line.split(',')[0]) * 1000:.0f},{line.split(',', 1)[1]}" for line in lines[1:]]
     assert read_recording(_write_lines(tmp_path / "ms.csv", ms_lines)).fs == 250.0
 
 
 def test_rec_csv_fs_without_time(tmp_path, wfdb_recording):
-    lines = [",".join(l.split(",")[1:]) for l in _csv_text()]
+    lines = [",".join(line.split(",")[1:]) for line in _csv_text()]
     rec = read_recording(_write_lines(tmp_path / "leads.csv", lines), fs=250)
     np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals)
     assert rec.fs == 250.0
@@ -239,7 +239,7 @@ def test_rec_csv_first_row_of_gaps_is_not_a_units_row(tmp_path):
 
 
 def test_rec_csv_semicolon_bom_crlf(tmp_path):
-    lines = [l.replace(",", ";") for l in _csv_text()]
+    lines = [line.replace(",", ";") for line in _csv_text()]
     path = tmp_path / "excel.csv"
     path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
     rec = read_recording(path)
@@ -249,12 +249,12 @@ def test_rec_csv_semicolon_bom_crlf(tmp_path):
 
 def test_rec_csv_decimal_comma(tmp_path):
     """A spreadsheet in a European locale: semicolons between values, commas as the decimal point."""
-    lines = [l.replace(",", ";").replace(".", ",") for l in _csv_text()]
+    lines = [line.replace(",", ";").replace(".", ",") for line in _csv_text()]
     rec = read_recording(_write_lines(tmp_path / "locale.csv", lines))
     assert rec.lead_names == ("MLII", "V1") and rec.fs == 250.0
     np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals)
     # tab-separated the same way
-    rec = read_recording(_write_lines(tmp_path / "locale_tab.csv", [l.replace(";", "\t") for l in lines]))
+    rec = read_recording(_write_lines(tmp_path / "locale_tab.csv", [line.replace(";", "\t") for line in lines]))
     np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals)
     # the first rows may hold only whole numbers ("0;1"); a decimal comma further down still counts
     whole = _write_lines(tmp_path / "whole_first.csv", [lines[0], "0;1;1", "0,004;1;1"] + lines[3:])
@@ -397,7 +397,7 @@ def test_rec_bad_header_path_in_signal_name(tmp_path):
 
 def test_rec_bad_flat_lead(tmp_path):
     lines = _csv_text()
-    lines = [lines[0]] + [f"{l.split(',')[0]},0.5,{l.split(',')[2]}" for l in lines[1:]]
+    lines = [lines[0]] + [f"{line.split(',')[0]},0.5,{line.split(',')[2]}" for line in lines[1:]]
     _bad(r"Lead MLII of flat\.csv is flat", _write_lines(tmp_path / "flat.csv", lines))
     # the other lead is still usable
     assert read_recording(tmp_path / "flat.csv", lead="V1").lead_names[1] == "V1"
@@ -405,7 +405,7 @@ def test_rec_bad_flat_lead(tmp_path):
 
 def test_rec_bad_all_nan_lead(tmp_path):
     lines = _csv_text()
-    lines = [lines[0]] + [f"{l.split(',')[0]},,{l.split(',')[2]}" for l in lines[1:]]
+    lines = [lines[0]] + [f"{line.split(',')[0]},,{line.split(',')[2]}" for line in lines[1:]]
     _bad(r"Lead MLII of empty_lead\.csv has no values", _write_lines(tmp_path / "empty_lead.csv", lines))
 
 
@@ -428,7 +428,7 @@ def test_rec_bad_not_plain_text(tmp_path, encode):
 def test_rec_csv_rows_ending_in_a_delimiter(tmp_path):
     """Some exports end every row, but not the header, with a delimiter: the empty last value is no column."""
     lines = _csv_text()
-    rec = read_recording(_write_lines(tmp_path / "trailing.csv", [lines[0]] + [l + "," for l in lines[1:]]))
+    rec = read_recording(_write_lines(tmp_path / "trailing.csv", [lines[0]] + [line + "," for line in lines[1:]]))
     np.testing.assert_array_equal(rec.signals, read_recording(CSV).signals)
     assert rec.lead_names == ("MLII", "V1")
 
@@ -515,7 +515,7 @@ def test_rec_bad_wfdb_flat_lead(tmp_path):
 
 
 def test_rec_bad_no_time_no_fs(tmp_path):
-    lines = [",".join(l.split(",")[1:]) for l in _csv_text()]
+    lines = [",".join(line.split(",")[1:]) for line in _csv_text()]
     _bad(r"no time column .* give the sampling rate in Hz", _write_lines(tmp_path / "leads.csv", lines))
 
 
@@ -552,7 +552,7 @@ def test_rec_bad_too_short(tmp_path):
 
 @pytest.mark.parametrize("fs, shown", [(50, "50 Hz"), (2_000, "2000 Hz")])
 def test_rec_bad_rate(tmp_path, fs, shown):
-    lines = [",".join(l.split(",")[1:]) for l in _csv_text()]
+    lines = [",".join(line.split(",")[1:]) for line in _csv_text()]
     _bad(rf"sampled at {shown}; only 100 to 1000 Hz", _write_lines(tmp_path / "leads.csv", lines), fs=fs)
 
 
