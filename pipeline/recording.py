@@ -23,6 +23,10 @@ MODEL_FS = 360  # the MIT-BIH rate the beat rows are cut from
 MIN_FS, MAX_FS = 100.0, 1000.0
 MIN_DURATION_S = 10.0
 MAX_DURATION_S = 48 * 3600.0  # two days; a day of two leads at 360 Hz takes ~1 GB end to end (bench/RESULTS.md)
+# Samples over all leads read at a time: two leads for two days at MIT-BIH's 360 Hz. Each becomes 8 bytes several
+# times over (a 2-hour 12-lead 1000 Hz record, 86 million, peaks at 1.4 GB), so a file of many leads, or a small zip
+# that unpacks to a long one, is refused from its header rather than read.
+MAX_VALUES = int(MAX_DURATION_S * 360 * 2)
 # NaN gaps up to this long in the chosen lead are filled by linear interpolation (with a
 # RecordingWarning): a device drops a few samples now and then, and a gap this short hides at
 # most one beat. Longer gaps are refused, because a straight line there would read as a pause.
@@ -175,7 +179,7 @@ def checked_recording(signals: np.ndarray, fs: float, lead_names, units, lead, n
     if not MIN_FS <= fs <= MAX_FS:
         raise RecordingError(f"{source} is sampled at {fs:g} Hz; only {MIN_FS:g} to {MAX_FS:g} Hz is supported, "
                              "so resample it first (or correct the sampling rate given).")
-    _check_duration(signals.shape[0] / fs, source)
+    _check_size(signals.shape[0], fs, signals.shape[1], source)
     if signals.shape[0] / fs < MIN_DURATION_S:
         raise RecordingError(f"{source} holds {signals.shape[0] / fs:.1f} s of signal; at least "
                              f"{MIN_DURATION_S:g} s is needed to find and classify beats.")
@@ -186,11 +190,16 @@ def checked_recording(signals: np.ndarray, fs: float, lead_names, units, lead, n
                      name=name, reference=reference)
 
 
-def _check_duration(seconds: float, source: str) -> None:
-    """Refuse a recording longer than MAX_DURATION_S: from its header before reading it, where the format says."""
-    if seconds > MAX_DURATION_S:
-        raise RecordingError(f"{source} is {seconds / 3600:,.1f} hours long; up to {MAX_DURATION_S / 3600:g} hours "
-                             "at a time is supported, so split it.")
+def _check_size(n_samples: int, fs: float, n_leads: int, source: str) -> None:
+    """Refuse a recording longer than MAX_DURATION_S or holding more than MAX_VALUES samples over its leads: from
+    its header before reading it, where the format says."""
+    if n_samples / fs > MAX_DURATION_S:
+        raise RecordingError(f"{source} is {n_samples / fs / 3600:,.1f} hours long; up to {MAX_DURATION_S / 3600:g} "
+                             "hours at a time is supported, so split it.")
+    if n_samples * n_leads > MAX_VALUES:
+        raise RecordingError(f"{source} holds {n_leads} leads of {n_samples:,} samples, {n_samples * n_leads / 1e6:,.0f} "
+                             f"million values; up to {MAX_VALUES / 1e6:,.0f} million are read at a time (two leads for "
+                             f"{MAX_DURATION_S / 3600:g} hours at 360 Hz), so keep only the leads you need or split it.")
 
 
 def check_given_rate(fs: float | None, file_fs: float, says: str, fix: str) -> None:
@@ -264,7 +273,7 @@ def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
         raise RecordingError(f"{source} names no signals; a WFDB header lists one line per lead.")
     length = max(header.sig_len or 0, sum(getattr(header, "seg_len", None) or []))  # a segment list may disagree
     if length and header.fs:
-        _check_duration(length / header.fs, source)
+        _check_size(length, header.fs, header.n_sig, source)
     _check_signal_files(header_path, header)
     check_given_rate(fs, float(header.fs), f"{source} says", _CARRY_THEIR_OWN)
     try:
@@ -314,7 +323,6 @@ def _read_edf(path: Path, fs: float | None, lead) -> Recording:
         warnings.warn(text, RecordingWarning, stacklevel=3)
     if not edf.is_continuous:
         raise RecordingError(f"{source} is a discontinuous EDF+D file; export a continuous EDF (EDF+C).")
-    _check_duration(edf.duration, source)
     channels = edf.signals  # edfio leaves out the "EDF Annotations" channel
     if not channels:
         raise RecordingError(f"{source} holds no signal channels.")
@@ -323,6 +331,7 @@ def _read_edf(path: Path, fs: float | None, lead) -> Recording:
     file_fs = float(chosen.sampling_frequency)
     check_given_rate(fs, file_fs, f"{source} says", _CARRY_THEIR_OWN)
     kept = [s for s in channels if s.sampling_frequency == chosen.sampling_frequency]
+    _check_size(len(chosen.digital), file_fs, len(kept), source)  # before the float64 copy
     signals = np.empty((len(chosen.digital), len(kept)), dtype=np.float64)
     for column, channel in enumerate(kept):
         signals[:, column] = channel.data

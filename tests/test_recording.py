@@ -123,6 +123,27 @@ def test_rec_bad_too_long(tmp_path):
     _bad(r"200\.hea is 49\.0 hours long; up to 48 hours at a time is supported, so split it", tmp_path / "200.hea")
 
 
+def test_rec_bad_too_many_values(tmp_path, monkeypatch):
+    """Twelve leads for three hours at 1000 Hz (130 million values, ~1 GB as float64, several times over while
+    read) are refused from the header, before the signal file is read, also when a small zip unpacks to them; the
+    limit counts every lead, so the same samples in two leads pass (the EDF fixture, with the limit lowered)."""
+    samples = 1000 * 3600 * 3 + 1000
+    (tmp_path / "big.hea").write_text(f"big 12 1000 {samples}\n"
+                                      + "".join(f"big.dat 16 200/mV 16 0 0 0 0 L{i}\n" for i in range(12)))
+    (tmp_path / "big.dat").write_bytes(b"\0" * 1024)  # the header's claim alone is refused
+    message = r"big\.hea holds 12 leads of 10,801,000 samples, 130 million values; up to 124 million are read at a time"
+    _bad(message + r".*keep only the leads you need", tmp_path / "big.hea")
+    files = {"big.zip": _zip({"big.hea": (tmp_path / "big.hea").read_bytes(), "big.dat": b"\0" * 1024})}
+    with pytest.raises(RecordingError, match=message):
+        read_recording_files(files)
+    import pipeline.recording as recording
+
+    monkeypatch.setattr(recording, "MAX_VALUES", 2 * 21_600 - 1)  # the EDF fixture: 2 leads of 21,600 samples
+    _bad(r"200\.edf holds 2 leads of 21,600 samples", EDF)
+    monkeypatch.setattr(recording, "MAX_VALUES", 2 * 21_600)
+    assert read_recording(EDF).signals.shape == (21_600, 2)
+
+
 def test_rec_edf_matches_wfdb(wfdb_recording):
     rec = read_recording(EDF)
     assert (rec.fs, rec.lead_names, rec.units, rec.lead, rec.reference) == (360.0, ("MLII", "V1"), ("mV", "mV"), 0, None)
