@@ -381,8 +381,10 @@ def _safe_name(name: str) -> str:
     return base
 
 
-def _unzip(data: bytes, budget: int) -> dict[str, bytes]:
-    """The members of an uploaded zip, refusing paths that leave the folder and oversized contents."""
+def _unzip(data: bytes, budget: int, folder: Path, taken: set[str]) -> None:
+    """Unpack an uploaded zip into folder, member by member in pieces (a small zip may unpack to gigabytes, so
+    nothing is held whole in memory), refusing paths that leave the folder, names already taken, and contents
+    past the budget (the declared sizes may lie)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as error:
@@ -390,29 +392,31 @@ def _unzip(data: bytes, budget: int) -> dict[str, bytes]:
     members = [m for m in archive.infolist() if not m.is_dir()]
     if len(members) > UPLOAD_MAX_FILES:
         raise RecordingError(f"The zip holds {len(members)} files; zip only the recording's own files.")
-    files: dict[str, bytes] = {}
+    too_large = RecordingError("The zip unpacks to more than the upload limit; upload the files themselves.")
     for member in members:
         parts = PurePosixPath(member.filename.replace("\\", "/")).parts
         if member.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
             raise RecordingError(f"The zip holds a path outside its folder ({member.filename}); "
                                  "zip the recording's files themselves.")
         if member.file_size > budget:
-            raise RecordingError("The zip unpacks to more than the upload limit; upload the files themselves.")
-        with archive.open(member) as f:
-            content = f.read(budget + 1)  # the declared size may lie: never read past the budget
-        if len(content) > budget:
-            raise RecordingError("The zip unpacks to more than the upload limit; upload the files themselves.")
-        budget -= len(content)
+            raise too_large
         name = _safe_name(parts[-1])
-        if name in files:
-            raise RecordingError(f"The zip holds two files named {name}; zip one recording at a time.")
-        files[name] = content
-    return files
+        if name in taken:
+            raise RecordingError(f"Two uploaded files are named {name}; upload one recording at a time.")
+        taken.add(name)
+        with archive.open(member) as source, open(folder / name, "wb") as target:
+            while piece := source.read(1 << 20):
+                budget -= len(piece)
+                if budget < 0:
+                    raise too_large
+                target.write(piece)
 
 
-def _is_multi_segment(header: bytes) -> bool:
+def _is_multi_segment(header_path: Path) -> bool:
     """Whether a WFDB header's record line says "name/segments": a multi-segment record's own header."""
-    for line in header[:64 * 1024].decode("utf-8", errors="replace").splitlines():
+    with open(header_path, "rb") as f:
+        head = f.read(64 * 1024)
+    for line in head.decode("utf-8", errors="replace").splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             return "/" in line.split()[0]
     return False
@@ -430,19 +434,28 @@ def read_recording_files(files: Mapping[str, bytes], *, fs: float | None = None,
         raise RecordingError("The upload is larger than the limit; upload one recording at a time.")
     if len(files) > UPLOAD_MAX_FILES:
         raise RecordingError(f"{len(files)} files were uploaded; upload one recording's files only.")
-    plain: dict[str, bytes] = {}
-    for name, data in files.items():
-        safe = _safe_name(name)
-        unpacked = _unzip(data, UPLOAD_MAX_BYTES - total) if safe.lower().endswith(".zip") else {safe: data}
-        for member, content in unpacked.items():
-            if member in plain:
-                raise RecordingError(f"Two uploaded files are named {member}; upload one recording at a time.")
-            plain[member] = content
+    with tempfile.TemporaryDirectory(prefix="recording-") as temporary:
+        folder = Path(temporary)
+        names: set[str] = set()
+        for name, data in files.items():
+            safe = _safe_name(name)
+            if safe.lower().endswith(".zip"):
+                _unzip(data, UPLOAD_MAX_BYTES - total, folder, names)
+                continue
+            if safe in names:
+                raise RecordingError(f"Two uploaded files are named {safe}; upload one recording at a time.")
+            names.add(safe)
+            (folder / safe).write_bytes(data)
+        return read_recording(folder / _main_file(folder, sorted(names)), fs=fs, lead=lead)
+
+
+def _main_file(folder: Path, names: list[str]) -> str:
+    """The one file of an upload that names the recording: its WFDB header (a multi-segment record's own), EDF or CSV."""
     by_suffix: dict[str, list[str]] = {}
-    for name in plain:
+    for name in names:
         by_suffix.setdefault(Path(name).suffix.lower(), []).append(name)
     headers = by_suffix.get(".hea", [])
-    masters = [name for name in headers if _is_multi_segment(plain[name])]
+    masters = [name for name in headers if _is_multi_segment(folder / name)]
     if len(headers) > 1 and len(masters) == 1:
         headers = masters  # a multi-segment record: its own header, and one per segment
     main_files = headers + by_suffix.get(".edf", []) + by_suffix.get(".csv", [])
@@ -453,9 +466,6 @@ def read_recording_files(files: Mapping[str, bytes], *, fs: float | None = None,
         if ".dat" in by_suffix:
             raise RecordingError(f"The WFDB header for {by_suffix['.dat'][0]} is missing; upload its .hea "
                                  "together with the .dat.")
-        raise RecordingError(f"{', '.join(sorted(plain)) or 'The upload'} is not a recording this reader knows; "
+        raise RecordingError(f"{', '.join(names) or 'The upload'} is not a recording this reader knows; "
                              "upload a WFDB record (.hea with its .dat), an .edf or a .csv file.")
-    with tempfile.TemporaryDirectory(prefix="recording-") as folder:
-        for name, content in plain.items():
-            (Path(folder) / name).write_bytes(content)
-        return read_recording(Path(folder) / main_files[0], fs=fs, lead=lead)
+    return main_files[0]

@@ -707,6 +707,30 @@ def test_rec_files_zip_bomb_refused(monkeypatch):
         read_recording_files({"bomb.zip": bomb})
 
 
+def test_rec_files_zip_unpacked_in_pieces():
+    """A zip's members are streamed to the private folder, never held whole: 50 MB of zeros (a 50 kB zip) peaks
+    far below 50 MB (held whole, as before, it peaked at 50 MB and more)."""
+    import tracemalloc
+
+    small = _zip({"notes.txt": b"0" * 50_000_000})
+    tracemalloc.start()
+    try:
+        with pytest.raises(RecordingError, match=r"notes\.txt is not a recording"):
+            read_recording_files({"notes.zip": small})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000, peak
+
+
+def test_rec_files_same_name_twice():
+    hea = (RECORDINGS / "200.hea").read_bytes()
+    with pytest.raises(RecordingError, match=r"Two uploaded files are named 200\.hea"):
+        read_recording_files({"200.zip": _zip({"a/200.hea": hea, "b/200.hea": hea})})
+    with pytest.raises(RecordingError, match=r"Two uploaded files are named 200\.hea"):
+        read_recording_files({"200.hea": hea, "200.zip": _zip({"200.hea": hea})})
+
+
 def test_rec_files_bad_uploads():
     dat = (RECORDINGS / "200.dat").read_bytes()
     with pytest.raises(RecordingError, match=r"header for 200\.dat is missing"):
