@@ -158,7 +158,7 @@ def _describe_bad_cell(data: bytes, has_header: bool, n_columns: int) -> str:
         if len(cells) != n_columns:
             if len(cells) < n_columns and _cut_off(data, line):
                 return (f"Row {row}, the last, has {len(cells)} of {n_columns} columns and the file ends without a "
-                        "line break: it looks cut off (an interrupted download or copy): use the whole file.")
+                        "line break: it looks cut off by an interrupted download or copy; use the whole file.")
             return f"Row {row} has {len(cells)} columns but {first} has {n_columns}: {FORMAT_HINT}."
         for col, cell in enumerate(cells, 1):
             text = _unquote(cell)
