@@ -43,6 +43,7 @@ MIN_BEAT_LIKENESS = 0.5
 # Leads named as a standard lead other than II: their beats are shaped unlike the MLII beats the models learnt
 # from. A name that says nothing ("ECG", "CH1") is not judged.
 _OTHER_LEAD = re.compile(r"^(?:lead|ecg|ekg)?[\s_-]*(?:i|iii|avr|avl|avf|v[1-6]|mliii|ml ?i)$", re.IGNORECASE)
+_LEAD_II = re.compile(r"^(?:lead|ecg|ekg)?[\s_-]*(?:ii|ml ?ii)$", re.IGNORECASE)
 
 
 class RecordError(ValueError):
@@ -152,9 +153,11 @@ def classify_recording(recording: Recording, model, beats: str = "detect") -> Re
                       "before trusting the labels.", RecordingWarning, stacklevel=2)
     lead = recording.lead_names[recording.lead]
     if _OTHER_LEAD.match(lead.strip()):
+        lead_ii = next((name for name in recording.lead_names if _LEAD_II.match(name.strip())), None)
+        choose = f"choose its lead {lead_ii} instead" if lead_ii else "choose its lead II if it has one"
         warnings.warn(f"'{recording.name}' is classified on lead {lead}; the models learnt from lead MLII (a lead "
-                      "II), and other leads shape beats differently, so trust its classes less, or choose its lead II "
-                      "if it has one.", RecordingWarning, stacklevel=2)
+                      f"II), and other leads shape beats differently, so trust its classes less, or {choose}.",
+                      RecordingWarning, stacklevel=2)
     proba = model.predict_proba(inputs)
     predicted = decide(proba, model.threshold_)
     table = beat_table(positions, recording.fs, predicted, proba)

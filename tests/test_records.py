@@ -10,7 +10,7 @@ import pytest
 from pipeline.bundle import load_bundle
 from pipeline.cli import main
 from pipeline.detect import match_beats
-from pipeline.recording import RecordingWarning, read_recording
+from pipeline.recording import Recording, RecordingWarning, read_recording
 from pipeline.records import classify_recording, record_model, score_beats, summarize
 from pipeline.report import new_patient_note
 from pipeline.vocabulary import CLASSES
@@ -249,6 +249,21 @@ def test_rec_a_column_that_is_not_an_ecg_is_not_the_second_lead(rhythm, results,
     assert recording.lead_names[recording.lead] == "MLII" and recording.ecg_leads == [1, 2]
     result = classify_recording(recording, rhythm)
     assert np.array_equal(result.table["sample"], results["csv"].table["sample"])
+
+
+def test_rec_other_lead_names_the_lead_ii_to_choose(rhythm):
+    """A 12-lead-style recording (I, II, III) is read on its first ECG lead, I, as the issue asks; the warning names
+    its lead II to choose instead (a recording without one is told to choose its lead II if it has one)."""
+    wfdb_rec = read_recording(FORMATS["wfdb"])
+    signals = np.column_stack([wfdb_rec.signals[:, 1], wfdb_rec.signal, wfdb_rec.signals[:, 1]])
+    three = Recording(signals=signals, fs=wfdb_rec.fs, lead_names=("I", "II", "III"), units=("mV",) * 3, lead=0,
+                      name="three")
+    with pytest.warns(RecordingWarning, match=r"classified on lead I;.* or choose its lead II instead\."):
+        classify_recording(three, rhythm)
+    two = Recording(signals=signals[:, [0, 2]], fs=wfdb_rec.fs, lead_names=("I", "III"), units=("mV",) * 2, lead=0,
+                    name="two")
+    with pytest.warns(RecordingWarning, match=r"or choose its lead II if it has one\."):
+        classify_recording(two, rhythm)
 
 
 def _device_export(path: Path, signal_mv: np.ndarray, fs: int) -> Path:
