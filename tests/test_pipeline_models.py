@@ -27,6 +27,8 @@ from pipeline.predict import predict_table
 from pipeline.validate import read_beats_csv
 from pipeline.vocabulary import CLASSES, FEATURES, Beats, class_counts
 
+FIXTURE_MITDB = Path(__file__).resolve().parent / "fixtures" / "mitdb"
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -342,6 +344,25 @@ def test_mod_logreg_file_same_bytes_for_same_model(served):
     back = skops.io.loads(data, trusted=skops.io.get_untrusted_types(data=data))
     np.testing.assert_array_equal(back[-1].coef_, model[-1].coef_)
     np.testing.assert_array_equal(back[0].scale_, model[0].scale_)
+
+
+def test_mod_bundle_written_twice_same_model_files(fixture_training, fixture_table, tmp_path):
+    """The same trained models (copies: other Python objects) saved again give every model file byte for byte
+    (skops' LR file, the boosters, the check beats); only report.json and manifest.json (their times) differ."""
+    import copy
+
+    from pipeline.bundle import save_bundle
+    from pipeline.train import check_beats, rhythm_check_beats
+
+    served, report, first = fixture_training
+    check = {name: check_beats(fixture_table) for name in ("logreg", "cascade")}
+    check["rhythm"] = rhythm_check_beats(FIXTURE_MITDB, report)
+    second = save_bundle(tmp_path / "again", copy.deepcopy(served), report, fixture_table, check)
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in second.iterdir())
+    same = [name for name in names if (first / name).read_bytes() == (second / name).read_bytes()]
+    assert set(names) - set(same) <= {"report.json", "manifest.json"}, set(names) - set(same)
+    assert {"logreg.skops", "check.npz", "cascade_binary.ubj", "rhythm_multiclass.ubj"} <= set(same)
 
 
 def test_mod_decide():
