@@ -142,6 +142,8 @@ def test_rec_bad_too_many_values(tmp_path, monkeypatch):
     _bad(r"200\.edf holds 2 leads of 21,600 samples", EDF)
     monkeypatch.setattr(recording, "MAX_VALUES", 2 * 21_600)
     assert read_recording(EDF).signals.shape == (21_600, 2)
+    monkeypatch.setattr(recording, "MAX_VALUES", 2 * 15_000 - 1)  # a CSV is checked once read (its bytes are bounded)
+    _bad(r"200_250hz\.csv holds 2 leads of 15,000 samples", CSV)
 
 
 def test_rec_edf_matches_wfdb(wfdb_recording):
