@@ -98,7 +98,11 @@ def new_patient_note(recordings: dict) -> str | None:
         return None
     found = "; ".join(f"{per_class[c]['sensitivity']:.0%} of {c} beats (of its {c} calls "
                       f"{per_class[c]['positive_predictivity']:.0%} were right)" for c in ("S", "V", "F") if c in per_class)
+    from pipeline.dataset import PACED
+
+    paced = set(PACED) & set(recordings["records"].get("train", []))
+    unpaced = "" if paced else " It learnt from no paced recording: paced beats come out as N or V, almost never Q."
     return (f"on {patients} patient{'s' if patients != 1 else ''} it was not trained on (MIT-BIH DS2, beats found by "
             "the detector) the model found "
-            f"{found}. Few or no S or F beats does not mean there are none.")
+            f"{found}. Few or no S or F beats does not mean there are none.{unpaced}")
 

@@ -118,6 +118,18 @@ def test_rec_cli_out_dir(tmp_path, capsys, fixture_bundle_dir, results):
     assert note and err.count("note: ") == 1 and f"note: {note}" in err
 
 
+def test_rec_note_says_paced_beats_are_not_recognised(fixture_bundle_dir):
+    """The served rhythm model learnt from DS1, which holds no paced record: the note says paced beats are almost never
+    Q (MIT-BIH's 102, 104, 107 and 217 come out N and V, 3 of their 8,768 beats Q); trained with a paced record, it
+    does not say so."""
+    recordings = load_bundle(fixture_bundle_dir).report.recordings
+    assert "217" not in recordings["records"]["train"]
+    assert new_patient_note(recordings).endswith("It learnt from no paced recording: paced beats come out as N or V, "
+                                                 "almost never Q.")
+    with_paced = {**recordings, "records": {**recordings["records"], "train": [*recordings["records"]["train"], "217"]}}
+    assert "paced" not in new_patient_note(with_paced)
+
+
 def test_rec_cli_no_share_of_nothing(results):
     """Se of a class with no reference beat, or +P of a class no beat was given, is "-", not 0.0%."""
     from pipeline.cli import summary_lines
