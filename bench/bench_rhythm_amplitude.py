@@ -13,21 +13,10 @@ served only if it beats them in at least 80% of 300 paired record resamples. DS1
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from pipeline.dataset import DS1  # noqa: E402
-from pipeline.models import PARAMS  # noqa: E402
-from pipeline.recording import to_model_rate  # noqa: E402
-from pipeline.records import MODEL_RATE, RECORD_FEATURES, read_mitdb_record, reference_beats  # noqa: E402
-
-from bench_rhythm_select import ds1_run  # noqa: E402  (bench/ is on the path when this runs)
-from bench_rhythm_tune import WIN_SHARE, paired_wins, score  # noqa: E402
+from bench_rhythm_tune import compare_signal_features  # bench/ is on the path when this runs
 
 AMPLITUDE_FEATURE_NAMES = ("qrs_amplitude_rel", "qrs_area_rel", "qrs_width_rel")
 
@@ -42,25 +31,5 @@ def amplitude_features(signal: np.ndarray, r_samples: np.ndarray, fs: float) -> 
     return np.column_stack([c / max(float(np.median(c)), 1e-6) for c in columns]).astype(np.float32)
 
 
-def main() -> None:
-    args, X, y, groups, folds = ds1_run(__doc__)
-    p = PARAMS["rhythm"]
-    amplitude = []
-    for record in DS1:
-        recording = read_mitdb_record(args.mitdb_dir, record)
-        positions, _ = reference_beats(recording)
-        starts = np.round(positions * (MODEL_RATE / recording.fs)).astype(np.int64)
-        amplitude.append(amplitude_features(to_model_rate(recording.signal, recording.fs), starts, MODEL_RATE))
-    served, served_predicted = score(p, X, y, folds)
-    candidate, candidate_predicted = score(p, np.hstack([X, np.vstack(amplitude)]), y, folds,
-                                           RECORD_FEATURES + AMPLITUDE_FEATURE_NAMES)
-    for name, r in (("served inputs", served), ("served inputs + QRS amplitude, area, width", candidate)):
-        print(f"{name}: t={r['threshold']} macro-F1 NSV {r['macro_f1_nsv']:.3f}  S {r['S_se']:.3f}/{r['S_ppv']:.3f}"
-              f"  V {r['V_se']:.3f}/{r['V_ppv']:.3f}  ({r['seconds']} s)")
-    share = paired_wins(y, groups, candidate_predicted, served_predicted, args.boot, p.seed)
-    print(f"the candidate wins {share:.0%} of {args.boot} paired resamples: "
-          f"{'serve it' if share >= WIN_SHARE else 'keep the served inputs'}")
-
-
 if __name__ == "__main__":
-    main()
+    compare_signal_features(__doc__, AMPLITUDE_FEATURE_NAMES, amplitude_features, "QRS amplitude, area, width")

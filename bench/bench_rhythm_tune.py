@@ -85,6 +85,31 @@ def paired_wins(y, groups, challenger, served, boot: int, seed: int) -> float:
     return wins / boot
 
 
+def compare_signal_features(doc: str, names: tuple[str, ...], features_of, label: str) -> None:
+    """A candidate that adds features read off each DS1 record's signal at the model rate (features_of(signal,
+    R-peak samples, rate) -> (n_beats, len(names))), scored beside the served inputs on the same folds and rule."""
+    from pipeline.dataset import DS1
+    from pipeline.recording import to_model_rate
+    from pipeline.records import MODEL_RATE, read_mitdb_record, reference_beats
+
+    args, X, y, groups, folds = ds1_run(doc)
+    p = PARAMS["rhythm"]
+    extra = []
+    for record in DS1:
+        recording = read_mitdb_record(args.mitdb_dir, record)
+        positions, _ = reference_beats(recording)
+        starts = np.round(positions * (MODEL_RATE / recording.fs)).astype(np.int64)
+        extra.append(features_of(to_model_rate(recording.signal, recording.fs), starts, MODEL_RATE))
+    served, served_predicted = score(p, X, y, folds)
+    candidate, candidate_predicted = score(p, np.hstack([X, np.vstack(extra)]), y, folds, RECORD_FEATURES + names)
+    for name, r in (("served inputs", served), (f"served inputs + {label}", candidate)):
+        print(f"{name}: t={r['threshold']} macro-F1 NSV {r['macro_f1_nsv']:.3f}  S {r['S_se']:.3f}/{r['S_ppv']:.3f}"
+              f"  V {r['V_se']:.3f}/{r['V_ppv']:.3f}  ({r['seconds']} s)")
+    share = paired_wins(y, groups, candidate_predicted, served_predicted, args.boot, p.seed)
+    print(f"the candidate wins {share:.0%} of {args.boot} paired resamples: "
+          f"{'serve it' if share >= WIN_SHARE else 'keep the served inputs'}")
+
+
 def main() -> None:
     args, X, y, groups, folds = ds1_run(__doc__)
     served = PARAMS["rhythm"]
