@@ -137,6 +137,15 @@ def record_lead(value) -> int | None:
     return None if value is None else _index(value, below=UPLOAD_MAX_LEADS)
 
 
+def record_invert(value) -> bool:
+    """The "upside down" switch: True or False (None before the page sets it)."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise BadInput(value)
+    return value
+
+
 def sampling_rate(value) -> float | None:
     """The rate typed in for a CSV without a time column; the reader says whether the rate is usable."""
     if value is None or value == "":

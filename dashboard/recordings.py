@@ -36,8 +36,8 @@ OVERVIEW_BLOCK = 64  # samples per min/max pair in the overview (31 M samples ->
 _ANALYSING = threading.BoundedSemaphore(1)
 
 
-def _key(files: list[dict], lead: int | None, fs: float | None) -> str:
-    what = json.dumps([sorted(f["token"] for f in files), lead, fs])
+def _key(files: list[dict], lead: int | None, fs: float | None, invert: bool) -> str:
+    what = json.dumps([sorted(f["token"] for f in files), lead, fs, invert])
     return hashlib.sha256(what.encode()).hexdigest()[:12]
 
 
@@ -67,14 +67,15 @@ def min_max_pairs(values: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarra
     return mins, maxs
 
 
-def analyse(store: UploadStore, files: list[dict], *, lead: int | None = None, fs: float | None = None) -> dict:
+def analyse(store: UploadStore, files: list[dict], *, lead: int | None = None, fs: float | None = None,
+            invert: bool = False) -> dict:
     """Read and classify the uploaded recording once; return what the page shows about it (JSON-safe).
 
     files: [{"token", "filename"}], every file of one recording. Raises the pipeline's
     RecordingError / RecordError (a user sentence) and UnknownUpload for an expired token.
     """
     home = files[0]["token"]
-    key = _key(files, lead, fs)
+    key = _key(files, lead, fs, invert)
     cached = store.read(home, _name(key, "meta.json"))
     if cached is not None:
         return json.loads(cached)
@@ -85,7 +86,7 @@ def analyse(store: UploadStore, files: list[dict], *, lead: int | None = None, f
                 uploads[f["filename"]] = upload.read()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RecordingWarning)
-            recording = read_recording_files(uploads, fs=fs, lead=lead)
+            recording = read_recording_files(uploads, fs=fs, lead=lead, invert=invert)
             del uploads
             result = classify_recording(recording, record_model(get_bundle()))
         signal = recording.signal.astype(np.float32)
@@ -113,6 +114,7 @@ def analyse(store: UploadStore, files: list[dict], *, lead: int | None = None, f
         "n_samples": int(len(signal)),
         "duration_s": recording.duration_s,
         "lead": recording.lead,
+        "inverted": invert,
         "lead_names": list(recording.lead_names),
         "unit": recording.units[recording.lead],
         "summary": result.summary,

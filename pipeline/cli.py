@@ -211,7 +211,7 @@ def cmd_classify_record(args) -> int:
         """Read, classify and write one recording: what to print for it (its warnings first), and whether it failed."""
         _recording_warnings.shown = shown = []
         try:
-            recording = read_recording(path, fs=args.fs, lead=args.lead)
+            recording = read_recording(path, fs=args.fs, lead=args.lead, invert=args.invert)
             result = classify_recording(recording, model, args.beats)
             out.parent.mkdir(parents=True, exist_ok=True)
             write_table(result.table, out)
@@ -307,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--out-dir", type=Path, help="write DIR/<recording name>.csv for each recording")
     record.add_argument("--fs", type=float, help="sampling rate in Hz, for a CSV without a time column")
     record.add_argument("--lead", help="lead name or 0-based index (default: MLII when there is one, else the first ECG lead)")
+    record.add_argument("--invert", action="store_true",
+                        help="turn the lead upside down first: for a lead whose R waves point down (electrodes swapped)")
     record.add_argument("--beats", choices=["detect", "annotations"], default="detect",
                         help="detect the beats (default, even with annotations), or use the annotated positions")
     record.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help="bundle folder (default: models/)")

@@ -342,15 +342,28 @@ def _read_edf(path: Path, fs: float | None, lead) -> Recording:
 
 # ---------------------------------------------------------------- entry points
 
-def read_recording(path, *, fs: float | None = None, lead: str | int | None = None) -> Recording:
+def read_recording(path, *, fs: float | None = None, lead: str | int | None = None,
+                   invert: bool = False) -> Recording:
     """Read a recording from disk: a WFDB record (.hea, .dat or no extension), an .edf, a .csv, or a .zip of one
-    (read as an upload of its files is)."""
+    (read as an upload of its files is).
+
+    invert: turn the chosen lead upside down (a lead recorded with its R waves pointing down, electrodes
+    swapped); the detector finds fewer beats in some such leads (bench/bench_inverted.py).
+    """
     path = Path(path)
+    if path.suffix.lower() == ".zip" and path.is_file():
+        return read_recording_files({path.name: path.read_bytes()}, fs=fs, lead=lead, invert=invert)
+    recording = _read_file(path, fs, lead)
+    if invert:
+        np.negative(recording.signal, out=recording.signals[:, recording.lead])
+    return recording
+
+
+def _read_file(path: Path, fs: float | None, lead: str | int | None) -> Recording:
+    """read_recording for one file on disk (not a zip)."""
     if path.is_dir():
         raise RecordingError(f"{path} is a folder; give the recordings in it, e.g. {path / '*.hea'}.")
     suffix = path.suffix.lower()
-    if suffix == ".zip" and path.is_file():
-        return read_recording_files({path.name: path.read_bytes()}, fs=fs, lead=lead)
     bare_record = path.with_name(path.name + ".hea")  # a record given without extension
     if suffix in (".hea", ".dat", "") or (suffix not in RECORDING_SUFFIXES and bare_record.is_file()):
         header = path.with_suffix(".hea") if suffix in (".hea", ".dat") else bare_record
@@ -423,7 +436,7 @@ def _is_multi_segment(header_path: Path) -> bool:
 
 
 def read_recording_files(files: Mapping[str, bytes], *, fs: float | None = None,
-                         lead: str | int | None = None) -> Recording:
+                         lead: str | int | None = None, invert: bool = False) -> Recording:
     """Read an uploaded recording: WFDB .hea + .dat (+ .atr), a .zip of them, one .edf, or one .csv.
 
     The names are only used for their extension and stem; the files are written under sanitised
@@ -446,7 +459,7 @@ def read_recording_files(files: Mapping[str, bytes], *, fs: float | None = None,
                 raise RecordingError(f"Two uploaded files are named {safe}; upload one recording at a time.")
             names.add(safe)
             (folder / safe).write_bytes(data)
-        return read_recording(folder / _main_file(folder, sorted(names)), fs=fs, lead=lead)
+        return read_recording(folder / _main_file(folder, sorted(names)), fs=fs, lead=lead, invert=invert)
 
 
 def _main_file(folder: Path, names: list[str]) -> str:

@@ -681,6 +681,22 @@ def test_rec_files_zip(wfdb_recording):
     _assert_same(read_recording_files({"200.zip": _zip(members)}), wfdb_recording)
 
 
+@pytest.mark.parametrize("read", [lambda **kw: read_recording(EDF, **kw), lambda **kw: read_recording(CSV, **kw),
+                                  lambda **kw: read_recording(RECORDINGS / "200.hea", lead="V1", **kw),
+                                  lambda **kw: read_recording_files(
+                                      {"200.zip": _zip({n: (RECORDINGS / n).read_bytes() for n in WFDB_FILES})}, **kw)],
+                         ids=["edf", "csv", "wfdb-v1", "zip-upload"])
+def test_rec_invert_turns_the_chosen_lead_only(read):
+    """invert=True (classify-record --invert, the Recording page's switch): the chosen lead times -1, every other
+    lead and the annotations as read."""
+    upright, inverted = read(), read(invert=True)
+    np.testing.assert_array_equal(inverted.signal, -upright.signal)
+    others = [i for i in range(upright.signals.shape[1]) if i != upright.lead]
+    assert others, "the fixture has a second lead to leave alone"
+    np.testing.assert_array_equal(inverted.signals[:, others], upright.signals[:, others])
+    assert (inverted.lead, inverted.lead_names, inverted.fs) == (upright.lead, upright.lead_names, upright.fs)
+
+
 @pytest.mark.parametrize("path", [CSV, EDF])
 def test_rec_files_single(path):
     _assert_same(read_recording_files({path.name: path.read_bytes()}), read_recording(path))

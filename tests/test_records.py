@@ -130,6 +130,27 @@ def test_rec_note_says_paced_beats_are_not_recognised(fixture_bundle_dir):
     assert "paced" not in new_patient_note(with_paced)
 
 
+def test_rec_cli_invert_gives_an_upside_down_lead_back_its_beats(tmp_path, capsys, fixture_bundle_dir, results):
+    """A CSV whose leads were recorded upside down, with --invert: the same beats and classes as the upright file
+    (the detector and the rows are not blind to the sign: without --invert the table differs)."""
+    table = pd.read_csv(FORMATS["csv"])
+    table[["MLII", "V1"]] = -table[["MLII", "V1"]]
+    upside_down = tmp_path / "upside_down.csv"
+    table.to_csv(upside_down, index=False, float_format="%.4f")
+    # only the chosen lead is turned: the upright copy keeps V1 upside down too, as the file has it
+    upright = table.assign(MLII=-table["MLII"])
+    upright.to_csv(tmp_path / "upright.csv", index=False, float_format="%.4f")
+    tables = {}
+    for name, path, extra in (("turned", upside_down, ["--invert"]), ("as is", upside_down, []),
+                              ("upright", tmp_path / "upright.csv", [])):
+        out = tmp_path / f"{name}.csv"
+        code = main(["classify-record", str(path), "--out", str(out), "--models", str(fixture_bundle_dir), *extra])
+        assert code == 0, capsys.readouterr().err
+        tables[name] = pd.read_csv(out)
+    pd.testing.assert_frame_equal(tables["turned"], tables["upright"])
+    assert not tables["as is"][["sample", "predicted_class"]].equals(tables["upright"][["sample", "predicted_class"]])
+
+
 def test_rec_cli_no_share_of_nothing(results):
     """Se of a class with no reference beat, or +P of a class no beat was given, is "-", not 0.0%."""
     from pipeline.cli import summary_lines

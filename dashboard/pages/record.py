@@ -75,6 +75,8 @@ def options_card() -> dbc.Card:
                           className="small mt-2 mb-1"),
                 dbc.Input(id="record-fs", type="number", min=100, max=1000, step="any", debounce=True,
                           placeholder="e.g. 250", size="sm"),
+                dbc.Switch(id="record-invert", value=False, className="small mt-2 mb-0",
+                           label="Turn the lead upside down (its R waves point down: electrodes swapped)"),
                 html.P("Beats are found by the pipeline's detector and classified by the rhythm-aware cascade, "
                        "which uses each beat's R-R intervals relative to the recording's own rhythm.",
                        className="small text-muted mt-2 mb-0"),
@@ -217,7 +219,7 @@ def _summary(meta: dict) -> html.Div:
     counts = [html.Span([html.Strong(f"{c} {s['counts'].get(c, 0):,}", style={"color": CLASS_COLOURS[c]}),
                          f" {CLASS_NAMES[c].lower()}"], id=f"record-count-{c}", className="me-3")
               for c in CLASSES]
-    lead = meta["lead_names"][meta["lead"]]
+    lead = meta["lead_names"][meta["lead"]] + (", upside down" if meta.get("inverted") else "")
     return html.Div(
         [
             html.H4([html.Span(f"{s['beats']:,} beats found", id="record-beats-found"),
@@ -308,39 +310,42 @@ def _reference(meta: dict) -> html.Div:
     Output("record-filter", "options"),
     Output("record-filter", "value"),
     Output("record-table", "page_current"),
+    Output("record-invert", "value"),
     Input("record-files", "data"),
     Input("record-lead", "value"),
     Input("record-fs", "value"),
+    Input("record-invert", "value"),
     prevent_initial_call=True,
 )
-def classify(upload, lead, fs):
+def classify(upload, lead, fs, invert):
     """Read and classify the recording through the pipeline; any problem with it becomes one sentence."""
-    keep = (no_update,) * 5
+    keep = (no_update,) * 4
     try:
         upload, lead, fs = inputs.record_files(upload), inputs.record_lead(lead), inputs.sampling_rate(fs)
+        invert = inputs.record_invert(invert)
     except inputs.BadInput as error:
-        return *_message(str(error)), None, True, None, None, no_update, no_update, *keep[:3]
+        return *_message(str(error)), None, True, None, None, no_update, no_update, *keep
     if not upload:
         raise PreventUpdate
     if "error" in upload:
-        return *_message(upload["error"]), None, True, None, None, [], None, *keep[:3]
+        return *_message(upload["error"]), None, True, None, None, [], None, *keep
     if ctx.triggered_id == "record-files":
-        lead = None  # a new recording starts on its default lead
+        lead, invert = None, False  # a new recording starts on its default lead, the right way up
     names = ", ".join(f["filename"] for f in upload["files"])
     try:
-        meta = analyse(get_store(), upload["files"], lead=lead, fs=fs or None)
+        meta = analyse(get_store(), upload["files"], lead=lead, fs=fs or None, invert=invert)
         reference = _reference(meta)
     except (RecordingError, RecordError) as error:
-        return *_message(f"{names}: {error}"), None, True, None, None, no_update, no_update, *keep[:3]
+        return *_message(f"{names}: {error}"), None, True, None, None, no_update, no_update, *keep
     except UnknownUpload as error:
-        return *_message(str(error)), None, True, None, None, no_update, no_update, *keep[:3]
+        return *_message(str(error)), None, True, None, None, no_update, no_update, *keep
     except BundleError as error:
-        return *_message(f"The models could not be loaded: {error}"), None, True, None, None, no_update, no_update, *keep[:3]
+        return *_message(f"The models could not be loaded: {error}"), None, True, None, None, no_update, no_update, *keep
     except Exception:  # a bug, not the user's file: log it, keep the page (and the worker) alive
         log.exception("classifying recording %s failed", names)
         return (*_message(f"Something went wrong on the server while classifying {names}. It has been logged; "
                           "try again, or try another recording."), None, True, None, None, no_update, no_update,
-                *keep[:3])
+                *keep)
     warning = _message(" ".join(meta["warnings"]), "warning") if meta["warnings"] else (None, "danger", False)
     counts = meta["summary"]["counts"]
     filters = [{"label": "all", "value": "all", "input_id": "record-filter-all"}]
@@ -348,7 +353,7 @@ def classify(upload, lead, fs):
     if meta["reference"]:
         filters.append({"label": "extra detections", "value": "extra", "input_id": "record-filter-extra"})
     leads = [{"label": f"{name} ({i})", "value": i} for i, name in enumerate(meta["lead_names"])]
-    return (*warning, meta, False, _summary(meta), reference, leads, meta["lead"], filters, "all", 0)
+    return (*warning, meta, False, _summary(meta), reference, leads, meta["lead"], filters, "all", 0, invert)
 
 
 @callback(

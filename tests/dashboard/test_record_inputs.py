@@ -11,8 +11,8 @@ FILES = "record-files.data"
 TOKEN = "t" * 43  # the shape of a token, of no upload
 
 
-def classify(callback_client, dependencies, files, lead=None, fs=None, changed=FILES):
-    values = {FILES: files, "record-lead.value": lead, "record-fs.value": fs}
+def classify(callback_client, dependencies, files, lead=None, fs=None, changed=FILES, invert=False):
+    values = {FILES: files, "record-lead.value": lead, "record-fs.value": fs, "record-invert.value": invert}
     values = {changed: values.pop(changed), **values}  # the first is the input that changed
     status, body = post_callback(callback_client, dependencies, values)
     assert status == 200, body[:300]
@@ -51,6 +51,24 @@ def test_rin002_unknown_token_is_said(callback_client, dependencies):
 def test_rin003_forged_lead_and_rate(callback_client, dependencies, sample, lead, fs):
     changed = "record-lead.value" if lead is not None else "record-fs.value"
     assert RELOAD in message(classify(callback_client, dependencies, sample[0], lead, fs, changed=changed))
+
+
+@pytest.mark.parametrize("invert", ["yes", 1, [True], {"v": 1}])
+def test_rin012_forged_upside_down_switch(callback_client, dependencies, sample, invert):
+    assert RELOAD in message(classify(callback_client, dependencies, sample[0], invert=invert,
+                                      changed="record-invert.value"))
+
+
+def test_rin013_upside_down_switch_turns_the_lead(callback_client, dependencies, sample):
+    """The switch reclassifies the recording with its lead turned over (its own cached analysis), and a new
+    recording starts the right way up."""
+    turned = classify(callback_client, dependencies, sample[0], invert=True, changed="record-invert.value")
+    state = turned["record-state"]["data"]
+    assert state["key"] != sample[1]["key"] and state["inverted"] is True
+    assert "upside down" in str(turned["record-summary"]["children"])
+    assert turned["record-invert"]["value"] is True
+    fresh = classify(callback_client, dependencies, sample[0], invert=True)  # record-files changed: a new upload
+    assert fresh["record-invert"]["value"] is False and fresh["record-state"]["data"]["key"] == sample[1]["key"]
 
 
 def test_rin004_a_lead_or_rate_the_recording_lacks_is_the_readers_sentence(callback_client, dependencies, sample):
