@@ -51,8 +51,10 @@ of the beats before it, the patient or the other lead. Its uploads must be in th
 training beats (187 samples in \\[0, 1\\]); values outside that range are refused with a message saying
 so, because the models have never seen such input. The Recording page finds the beats of a whole
 recording and reads their rhythm, but on people it has not seen it still misses most supraventricular
-beats (see the Models page), and it was trained on 22 half-hour recordings from the 1970s. A lead of
-noise also yields "beats": the page warns when the beats found do not look alike.
+beats (see the Models page), and it was trained on 22 half-hour recordings from the 1970s, none of them
+paced: paced beats come out as N or V. A lead of noise also yields "beats": the page warns when the beats
+found do not look alike. A lead recorded upside down (electrodes swapped) loses beats in some patients:
+turn it with the page's switch.
 
 ## Data and licence
 
