@@ -1,6 +1,7 @@
 """Whole recordings: classify_recording, the Holter summary, EC57 scoring and the classify-record command (issue 8)."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -297,6 +298,24 @@ def test_rec_other_lead_names_the_lead_ii_to_choose(rhythm):
                     name="two")
     with pytest.warns(RecordingWarning, match=r"or choose its lead II if it has one\."):
         classify_recording(two, rhythm)
+
+
+def test_rec_an_upside_down_lead_ii_is_said(rhythm):
+    """A lead named II whose QRS points down in most beats gets a warning that names --invert; the same lead the
+    right way up, and a V1 lead (whose QRS points down in most people), do not."""
+    path = FIXTURES / "mitdb" / "208.hea"
+
+    def upside_down_warnings(**read) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            classify_recording(read_recording(path, **read), rhythm)
+        return [str(w.message) for w in caught if "points down" in str(w.message)]
+
+    said = upside_down_warnings(invert=True)
+    assert len(said) == 1 and "lead MLII of '208' points down in 99% of its beats" in said[0], said
+    assert "classify-record --invert" in said[0]
+    assert upside_down_warnings() == []
+    assert upside_down_warnings(lead="V1", invert=True) == [] and upside_down_warnings(lead="V1") == []
 
 
 def _device_export(path: Path, signal_mv: np.ndarray, fs: int) -> Path:
