@@ -107,13 +107,17 @@ def beat_inputs(signal: np.ndarray, fs: float, positions: np.ndarray, snap: bool
 
 
 def share_pointing_down(signal: np.ndarray, fs: float, positions: np.ndarray, most: int = 2000) -> float:
-    """The share of beats (up to `most`, evenly spread) whose largest QRS deflection, within 60 ms of the beat and
-    measured from the level over +-250 ms, is negative."""
+    """The share of beats (up to `most`, evenly spread, not within 250 ms of an end) whose largest QRS deflection,
+    within 60 ms of the beat and measured from the level over +-250 ms, is negative. Views of the signal only: no
+    copy of a long recording."""
     from numpy.lib.stride_tricks import sliding_window_view
 
-    chosen = positions[np.linspace(0, len(positions) - 1, min(most, len(positions))).astype(np.int64)]
     qrs, level = int(0.06 * fs), int(0.25 * fs)
-    windows = sliding_window_view(np.pad(signal, level, mode="edge"), 2 * level + 1)[chosen]
+    inside = positions[(positions >= level) & (positions < len(signal) - level)]
+    if not len(inside):
+        return 0.0
+    chosen = inside[np.linspace(0, len(inside) - 1, min(most, len(inside))).astype(np.int64)]
+    windows = sliding_window_view(signal, 2 * level + 1)[chosen - level]
     deflection = windows[:, level - qrs:level + qrs + 1] - np.median(windows, axis=1, keepdims=True)
     return float(np.mean(-deflection.min(axis=1) > deflection.max(axis=1)))
 
