@@ -394,6 +394,14 @@ def _safe_name(name: str) -> str:
     return base
 
 
+def _claim(name: str, taken: set[str]) -> str:
+    """The name of one more file of an upload (a zip's members count), refused when another file has it."""
+    if name in taken:
+        raise RecordingError(f"Two uploaded files are named {name}; upload one recording at a time.")
+    taken.add(name)
+    return name
+
+
 def _unzip(data: bytes, budget: int, folder: Path, taken: set[str]) -> None:
     """Unpack an uploaded zip into folder, member by member in pieces (a small zip may unpack to gigabytes, so
     nothing is held whole in memory), refusing paths that leave the folder, names already taken, and contents
@@ -413,10 +421,7 @@ def _unzip(data: bytes, budget: int, folder: Path, taken: set[str]) -> None:
                                  "zip the recording's files themselves.")
         if member.file_size > budget:
             raise too_large
-        name = _safe_name(parts[-1])
-        if name in taken:
-            raise RecordingError(f"Two uploaded files are named {name}; upload one recording at a time.")
-        taken.add(name)
+        name = _claim(_safe_name(parts[-1]), taken)
         with archive.open(member) as source, open(folder / name, "wb") as target:
             while piece := source.read(1 << 20):
                 budget -= len(piece)
@@ -454,11 +459,8 @@ def read_recording_files(files: Mapping[str, bytes], *, fs: float | None = None,
             safe = _safe_name(name)
             if safe.lower().endswith(".zip"):
                 _unzip(data, UPLOAD_MAX_BYTES - total, folder, names)
-                continue
-            if safe in names:
-                raise RecordingError(f"Two uploaded files are named {safe}; upload one recording at a time.")
-            names.add(safe)
-            (folder / safe).write_bytes(data)
+            else:
+                (folder / _claim(safe, names)).write_bytes(data)
         return read_recording(folder / _main_file(folder, sorted(names)), fs=fs, lead=lead, invert=invert)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv
+from numpy.lib.stride_tricks import sliding_window_view
 
 from pipeline.dataset import cut_rows
 from pipeline.detect import detect_beats, match_beats
@@ -72,8 +73,6 @@ def snap_to_peak(signal: np.ndarray, starts: np.ndarray) -> np.ndarray:
     A beat detected at 250 Hz is known only to 4 ms; snapping on the 360 Hz signal puts its
     row on the same sample as the same beat detected in a 360 Hz file, so the classes agree.
     """
-    from numpy.lib.stride_tricks import sliding_window_view
-
     half, context = SNAP_SAMPLES, 18
     if len(signal) < 2 * context + 1 or not len(starts):
         return starts
@@ -110,8 +109,6 @@ def share_pointing_down(signal: np.ndarray, fs: float, positions: np.ndarray, mo
     """The share of beats (up to `most`, evenly spread, not within 250 ms of an end) whose largest QRS deflection,
     within 60 ms of the beat and measured from the level over +-250 ms, is negative. Views of the signal only: no
     copy of a long recording."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
     qrs, level = int(0.06 * fs), int(0.25 * fs)
     inside = positions[(positions >= level) & (positions < len(signal) - level)]
     if not len(inside):
