@@ -1,0 +1,71 @@
+"""A candidate for the rhythm-aware cascade: each beat's probabilities averaged with its look-alikes' in the same recording.
+
+    .venv/bin/python bench/bench_rhythm_neighbours.py [--mitdb-dir /work/shared/mitdb] [--boot 300]
+
+Every served input is relative to the patient's own rhythm and median beat, yet each beat is still classified
+alone. A patient's ventricular beats from one focus look alike, and so do their premature atrial beats in shape
+and timing, so a beat the trees call N among ten look-alikes they call V is more likely a missed V than a lone
+one, and a lone V call among N look-alikes more likely a false one. The candidate, applied after the cascade on
+each recording's beats alone (no label of the held-out patient is read; it needs only the recording, as the
+served cascade does): the 19 served inputs standardised within the recording (mean 0, sd 1 each), each beat's
+K nearest other beats there (Euclidean), and its five probabilities replaced by (1 - ALPHA) x its own + ALPHA x
+the mean of its neighbours'. K = 10 and ALPHA = 0.5, fixed before the run (no grid). Scored as the other DS1
+candidates: the served cascade's held-out probabilities from the 22 leave-one-DS1-record-out folds (served
+PARAMS["rhythm"], SMOTE inside each fold), the smoothing applied to each held-out record, macro-F1 N,S,V pooled at
+the best threshold on the served grid for each; served only if it beats the served cascade in at least 80% of 300
+paired record resamples. DS1 only: no DS2 record is read.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.neighbors import NearestNeighbors
+
+from bench_rhythm_select import ds1_run, scores_at  # bench/ is on the path when this runs
+from bench_rhythm_tune import WIN_SHARE, paired_wins
+from pipeline.models import PARAMS, decide, held_out_proba, macro_f1_nsv, make_binary, make_multiclass
+from pipeline.records import RECORD_FEATURES
+
+K = 10
+ALPHA = 0.5
+
+
+def smoothed(proba: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """One recording's probabilities averaged with those of each beat's K look-alikes in that recording."""
+    spread = features.std(axis=0)
+    z = (features - features.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    k = min(K, len(z) - 1)
+    _, neighbours = NearestNeighbors(n_neighbors=k + 1).fit(z).kneighbors(z)
+    return (1 - ALPHA) * proba + ALPHA * proba[neighbours[:, 1:]].mean(axis=1)
+
+
+def best_threshold(y: np.ndarray, proba: np.ndarray, grid) -> tuple[float, np.ndarray]:
+    scores = [macro_f1_nsv(y, decide(proba, t)) for t in grid]
+    threshold = grid[int(np.argmax(scores))]
+    return threshold, decide(proba, threshold)
+
+
+def main() -> None:
+    args, X, y, groups, folds = ds1_run(__doc__)
+    p = PARAMS["rhythm"]
+    extra = RECORD_FEATURES
+    proba = held_out_proba(make_binary(p, extra), make_multiclass(p, extra), X, y, folds)
+    features = X[:, -len(RECORD_FEATURES):]
+    after = np.empty_like(proba)
+    for record in np.unique(groups):
+        beats = np.flatnonzero(groups == record)
+        after[beats] = smoothed(proba[beats], features[beats])
+    results = {}
+    for name, q in (("served", proba), (f"served, then {K} look-alikes averaged in (ALPHA {ALPHA})", after)):
+        threshold, predicted = best_threshold(y, q, p.threshold_grid)
+        results[name] = predicted
+        r = scores_at(y, predicted)
+        print(f"{name}: t={threshold} macro-F1 NSV {r['macro_f1_nsv']:.3f}  S {r['S_se']:.3f}/{r['S_ppv']:.3f}"
+              f"  V {r['V_se']:.3f}/{r['V_ppv']:.3f}")
+    served, candidate = results.values()
+    share = paired_wins(y, groups, candidate, served, args.boot, p.seed)
+    print(f"the candidate wins {share:.0%} of {args.boot} paired resamples: "
+          f"{'serve it' if share >= WIN_SHARE else 'keep the served cascade'}")
+
+
+if __name__ == "__main__":
+    main()
