@@ -1,10 +1,10 @@
 """Issue 8's "done when" check, scored without the project's code: DS2 as WFDB without annotations, as CSV at 250 Hz, as EDF.
 
-    .venv/bin/python bench/bench_done_when.py [--mitdb-dir ../shared/mitdb] [--work DIR]
+    .venv/bin/python bench/bench_done_when.py [--mitdb-dir ../shared/mitdb] [--work DIR] [--csv-rates 250,128,500]
 
 1. The 22 DS2 records are written three ways, with wfdb, scipy and edfio only: WFDB (.hea and .dat copied,
-   no .atr beside them), CSV (both leads resampled to 250 Hz with scipy's FFT `resample`, not the reader's
-   polyphase filter; columns time_s, MLII, V1 in mV, 4 decimals) and EDF (360 Hz, mV, one-second records,
+   no .atr beside them), CSV (both leads resampled to 250 Hz, or each rate of --csv-rates, with scipy's FFT
+   `resample`, not the reader's polyphase filter; columns time_s, MLII, V1 in mV, 4 decimals) and EDF (360 Hz, mV, one-second records,
    so its first 1,805 s: a record is 1,805.6 s long). All three are scored over those 1,805 s.
 2. `python -m pipeline classify-record FILES --out-dir DIR` runs once per format, as a user would.
 3. Each output is scored against the reference annotations by wfdb's own matcher
@@ -33,28 +33,29 @@ DS2 = ("100 103 105 111 113 117 121 123 200 202 210 212 213 214 219 221 222 228 
 AAMI = {**dict.fromkeys("NLRej", "N"), **dict.fromkeys("aJAS", "S"), **dict.fromkeys("VE", "V"), "F": "F",
         **dict.fromkeys("/fQ", "Q")}
 CLASSES = "NSVFQ"
-FS, CSV_FS, TOLERANCE_S = 360, 250, 0.15
+FS, TOLERANCE_S = 360, 0.15
 SCORED_S = 1805  # whole seconds of each record: EDF's one-second data records hold no more
 
 
-def write_formats(mitdb: Path, work: Path) -> dict[str, list[Path]]:
+def write_formats(mitdb: Path, work: Path, csv_rates: list[int]) -> dict[str, list[Path]]:
     import edfio
     import wfdb
     from scipy.signal import resample
 
-    files = {"WFDB, no annotations": [], "CSV at 250 Hz": [], "EDF": []}
-    for sub in ("wfdb", "csv", "edf"):
+    files = {"WFDB, no annotations": [], **{f"CSV at {rate} Hz": [] for rate in csv_rates}, "EDF": []}
+    for sub in ("wfdb", *(f"csv{rate}" for rate in csv_rates), "edf"):
         (work / sub).mkdir(parents=True, exist_ok=True)
     for record in DS2:
         for suffix in (".hea", ".dat"):
             shutil.copy(mitdb / f"{record}{suffix}", work / "wfdb" / f"{record}{suffix}")
         files["WFDB, no annotations"].append(work / "wfdb" / f"{record}.hea")
         signal = wfdb.rdrecord(str(mitdb / record))
-        resampled = resample(signal.p_signal, round(signal.sig_len * CSV_FS / FS), axis=0)
-        frame = pd.DataFrame(resampled, columns=signal.sig_name)
-        frame.insert(0, "time_s", np.arange(len(frame)) / CSV_FS)
-        frame.to_csv(work / "csv" / f"{record}.csv", index=False, float_format="%.4f")
-        files["CSV at 250 Hz"].append(work / "csv" / f"{record}.csv")
+        for rate in csv_rates:
+            resampled = resample(signal.p_signal, round(signal.sig_len * rate / FS), axis=0)
+            frame = pd.DataFrame(resampled, columns=signal.sig_name)
+            frame.insert(0, "time_s", np.arange(len(frame)) / rate)
+            frame.to_csv(work / f"csv{rate}" / f"{record}.csv", index=False, float_format="%.4f")
+            files[f"CSV at {rate} Hz"].append(work / f"csv{rate}" / f"{record}.csv")
         edf = edfio.Edf([edfio.EdfSignal(signal.p_signal[:SCORED_S * FS, i], FS, label=name, physical_dimension=unit)
                          for i, (name, unit) in enumerate(zip(signal.sig_name, signal.units))],
                         data_record_duration=1)
@@ -118,11 +119,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mitdb-dir", type=Path, default=Path(os.environ.get("MITDB_DIR", "/work/shared/mitdb")))
     parser.add_argument("--work", type=Path, help="where to write the three formats (default: a temporary folder)")
+    parser.add_argument("--csv-rates", default="250", help="comma-separated sampling rates of the CSV copies (Hz)")
     args = parser.parse_args()
+    csv_rates = [int(rate) for rate in args.csv_rates.split(",")]
     work = args.work or Path(tempfile.mkdtemp(prefix="done_when_"))
     started = time.perf_counter()
-    files = write_formats(args.mitdb_dir, work)
-    print(f"wrote 22 records x 3 formats to {work} in {time.perf_counter() - started:.0f} s", flush=True)
+    files = write_formats(args.mitdb_dir, work, csv_rates)
+    print(f"wrote 22 records x {len(files)} formats to {work} in {time.perf_counter() - started:.0f} s", flush=True)
     results, beats = {}, {}
     for name, paths in files.items():
         out = work / "out" / paths[0].parent.name
