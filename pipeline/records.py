@@ -64,6 +64,9 @@ class RecordResult:
     features: np.ndarray | None = None  # (beats, len(RECORD_FEATURES)): each beat's inputs after its row
 
 
+# Bands of the score a beat's class gets (its p_ column), for what each band meant on the test patients: the scores
+# are not frequencies (SMOTE balanced the classes in training; bench/bench_calibration.py).
+SCORE_BANDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 SNAP_SAMPLES = 3  # +-8 ms at 360 Hz: where a detected beat's row may start, around the detected R peak
 
 
@@ -319,17 +322,42 @@ def record_inputs(mitdb_dir, records, progress=None) -> tuple[np.ndarray, np.nda
     return np.vstack(parts), np.concatenate(labels), np.concatenate(groups)
 
 
+def score_reliability(given: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> dict:
+    """What a score means: for each class given, in each band of SCORE_BANDS, the beats given it there and the
+    share whose reference class it is. truth: each beat's matched reference class, or -1 for an extra detection."""
+    bands = np.clip(np.searchsorted(SCORE_BANDS, scores, side="right") - 1, 0, len(SCORE_BANDS) - 2)
+    out = {}
+    for label, name in enumerate(CLASSES):
+        mine = given == label
+        out[name] = [{"beats": int(np.sum(mine & (bands == b))),
+                      "right": float(np.mean(truth[mine & (bands == b)] == label)) if np.any(mine & (bands == b)) else None}
+                     for b in range(len(SCORE_BANDS) - 1)]
+    return {"bands": list(SCORE_BANDS), "classes": out}
+
+
 def evaluate_records(model, mitdb_dir, records, progress=None) -> dict:
-    """The field's evaluation on test records: reference beat positions, and detected beats matched as in EC57."""
+    """The field's evaluation on test records: reference beat positions, and detected beats matched as in EC57;
+    and what the scores of detected beats mean (score_reliability)."""
     k = len(CLASSES)
     totals = {"annotations": np.zeros((k + 1, k + 1), np.int64), "detect": np.zeros((k + 1, k + 1), np.int64)}
     per_record = {}
+    given, scores, truth = [], [], []
     for record in records:
         recording = read_mitdb_record(mitdb_dir, record)
         row = {}
         for beats in BEAT_SOURCES:
-            scored = classify_recording(recording, model, beats).reference
+            result = classify_recording(recording, model, beats)
+            scored = result.reference
             totals[beats] += np.asarray(scored["confusion_matrix"])
+            if beats == "detect":
+                ref_positions, ref_labels = reference_beats(recording)
+                match = match_beats(ref_positions, result.table["sample"].to_numpy(), recording.fs)
+                labels = result.table["predicted_label"].to_numpy()
+                reference = np.full(len(labels), -1)
+                reference[match.pairs[:, 1]] = ref_labels[match.pairs[:, 0]]
+                given.append(labels)
+                scores.append(result.table[[f"p_{c}" for c in CLASSES]].to_numpy()[np.arange(len(labels)), labels])
+                truth.append(reference)
             s = scored["per_class"]["S"]
             row[beats] = {"S_reference": s["reference"], "S_sensitivity": s["sensitivity"],
                           "V_sensitivity": scored["per_class"]["V"]["sensitivity"],
@@ -341,4 +369,5 @@ def evaluate_records(model, mitdb_dir, records, progress=None) -> dict:
                      f"(detected beats)")
     return {"reference_beats": scores_from_matrix(totals["annotations"]),
             "detected_beats": scores_from_matrix(totals["detect"]),
-            "per_record": per_record}
+            "per_record": per_record,
+            "score_reliability": score_reliability(np.concatenate(given), np.concatenate(scores), np.concatenate(truth))}

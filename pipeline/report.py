@@ -106,3 +106,25 @@ def new_patient_note(recordings: dict) -> str | None:
             "the detector) the model found "
             f"{found}. Few or no S or F beats does not mean there are none.{unpaced}")
 
+
+
+MIN_BAND_BEATS = 20  # fewer test beats in a score band than this say too little about it
+
+
+def score_meaning(recordings: dict, cls: str, score: float) -> str | None:
+    """What a beat given class `cls` at `score` meant on the test patients, as one sentence (the report's
+    recordings.score_reliability, measured on detected beats); None without one."""
+    try:
+        reliability = recordings["score_reliability"]
+        bands, rows = reliability["bands"], reliability["classes"][cls]
+        patients = len(recordings["records"]["test"])
+    except (KeyError, TypeError):
+        return None
+    band = min(max(sum(score >= edge for edge in bands) - 1, 0), len(rows) - 1)
+    row = rows[band]
+    scores = f"a score of {100 * bands[band]:g}-{100 * bands[band + 1]:g}%"
+    if row["beats"] < MIN_BAND_BEATS:
+        return (f"On {patients} patients it was not trained on (MIT-BIH DS2), only {row['beats']} beats were called {cls} "
+                f"with {scores}: too few to say how often such a call is right.")
+    return (f"On {patients} patients it was not trained on (MIT-BIH DS2), beats it called {cls} with {scores} were "
+            f"{cls} in {row['right']:.0%} of cases ({row['beats']:,} beats): a score is not a probability.")

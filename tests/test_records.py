@@ -12,8 +12,8 @@ from pipeline.bundle import load_bundle
 from pipeline.cli import main
 from pipeline.detect import match_beats
 from pipeline.recording import Recording, RecordingWarning, read_recording
-from pipeline.records import classify_recording, record_model, score_beats, summarize
-from pipeline.report import new_patient_note
+from pipeline.records import classify_recording, record_model, score_beats, score_reliability, summarize
+from pipeline.report import new_patient_note, score_meaning
 from pipeline.vocabulary import CLASSES
 from tests.conftest import FIXTURES
 
@@ -117,6 +117,46 @@ def test_rec_cli_out_dir(tmp_path, capsys, fixture_bundle_dir, results):
     # once per call, how far the counts can be trusted: the bundle's own figures on its test patients
     note = new_patient_note(load_bundle(fixture_bundle_dir).report.recordings)
     assert note and err.count("note: ") == 1 and f"note: {note}" in err
+
+
+def test_rec_score_reliability_bands():
+    """Each beat lands in the band of its score (a band's lower edge in it, 1.0 in the last); a share is over the beats
+    given that class there, an extra detection (-1) counting as wrong; an empty band has no share."""
+    given = np.array([1, 1, 1, 2, 0])
+    scores = np.array([0.5, 0.69, 0.995, 1.0, 0.2])
+    truth = np.array([1, -1, 1, 2, 1])
+    reliability = score_reliability(given, scores, truth)
+    bands = reliability["bands"]
+    s, v, n = (reliability["classes"][c] for c in "SVN")
+    assert s[bands.index(0.5)] == {"beats": 2, "right": 0.5}
+    assert s[-1] == {"beats": 1, "right": 1.0} and v[-1] == {"beats": 1, "right": 1.0}
+    assert n[0] == {"beats": 1, "right": 0.0}
+    assert sum(cell["beats"] for cells in reliability["classes"].values() for cell in cells) == len(given)
+    assert s[0] == {"beats": 0, "right": None}
+
+
+def test_rec_score_reliability_agrees_with_the_report(fixture_bundle_dir):
+    """The bundle's score table, made from each detected test beat, adds up to the EC57 confusion matrix of the same
+    beats: each class's beats over the bands are the beats given it, and its right ones are the matrix's diagonal."""
+    recordings = load_bundle(fixture_bundle_dir).report.recordings
+    cm = np.asarray(recordings["detected_beats"]["confusion_matrix"])
+    for i, cls in enumerate(CLASSES):
+        cells = recordings["score_reliability"]["classes"][cls]
+        assert sum(c["beats"] for c in cells) == cm[:, i].sum()
+        assert round(sum(c["beats"] * (c["right"] or 0) for c in cells)) == cm[i, i]
+
+
+def test_rec_score_meaning_says_how_often_a_call_was_right():
+    recordings = {"records": {"test": ["232", "217"]},
+                  "score_reliability": {"bands": [0.0, 0.5, 0.9, 1.0], "classes": {
+                      "V": [{"beats": 0, "right": None}, {"beats": 40, "right": 0.55}, {"beats": 333, "right": 0.742}],
+                      "F": [{"beats": 3, "right": 0.0}, {"beats": 19, "right": 0.1}, {"beats": 0, "right": None}]}}}
+    assert score_meaning(recordings, "V", 0.93) == ("On 2 patients it was not trained on (MIT-BIH DS2), beats it called V "
+                                                    "with a score of 90-100% were V in 74% of cases (333 beats): a "
+                                                    "score is not a probability.")
+    assert "with a score of 50-90% were V in 55% of cases (40 beats)" in score_meaning(recordings, "V", 0.5)
+    assert "only 19 beats were called F with a score of 50-90%: too few to say" in score_meaning(recordings, "F", 0.6)
+    assert score_meaning({"records": {"test": []}}, "V", 0.9) is None
 
 
 def test_rec_note_says_paced_beats_are_not_recognised(fixture_bundle_dir):
