@@ -68,7 +68,7 @@ def chosen_models(choice: str) -> tuple[str, ...]:
 
 
 def combined_table(store: UploadStore, token: str, models: tuple[str, ...]) -> pd.DataFrame:
-    """One row per beat: each model's predicted class and its probability, the true class and whether each matched."""
+    """One row per beat: each model's predicted class and its score, the true class and whether each matched."""
     combined = None
     for model in models:
         table = predictions(store, token, model)

@@ -144,11 +144,11 @@ def tachogram_figure(beats: pd.DataFrame, window: tuple[float, float], *, picked
     return {"data": data, "layout": layout}
 
 
-def beat_figure(row: np.ndarray, cls: str, probabilities: Mapping[str, float], templates: Mapping[str, Mapping],
+def beat_figure(row: np.ndarray, cls: str, scores: Mapping[str, float], templates: Mapping[str, Mapping],
                 *, title: str) -> go.Figure:
-    """One beat as the model saw it (187 values at 120 Hz, scaled 0-1) over its class's template, and the probabilities."""
+    """One beat as the model saw it (187 values at 120 Hz, scaled 0-1) over its class's template, and its five scores."""
     fig = make_subplots(rows=1, cols=2, column_widths=[0.7, 0.3], horizontal_spacing=0.12,
-                        subplot_titles=[title, "probabilities"])
+                        subplot_titles=[title, "scores"])
     colour = CLASS_COLOURS.get(cls, "#333333")
     if cls in templates:
         mean, std = np.asarray(templates[cls]["mean"], float), np.asarray(templates[cls]["std"], float)
@@ -162,7 +162,7 @@ def beat_figure(row: np.ndarray, cls: str, probabilities: Mapping[str, float], t
                                  hovertemplate="%{x:.0f} ms: %{y:.3f}<extra>" + cls + " template</extra>"), row=1, col=1)
     fig.add_trace(go.Scatter(x=ms_axis(len(row)), y=row, line=dict(color=colour, width=2.5), name="this beat",
                              hovertemplate="%{x:.0f} ms: %{y:.3f}<extra>this beat</extra>"), row=1, col=1)
-    values = [float(probabilities[c]) for c in CLASSES]
+    values = [float(scores[c]) for c in CLASSES]
     fig.add_trace(go.Bar(x=values, y=list(CLASSES), orientation="h", marker_color=[CLASS_COLOURS[c] for c in CLASSES],
                          text=[f"{v:.1%}" for v in values], textposition="outside", cliponaxis=False,
                          showlegend=False, hovertemplate="%{y}: %{x:.2%}<extra></extra>"), row=1, col=2)

@@ -54,7 +54,9 @@ recording and reads their rhythm, but on people it has not seen it still misses 
 beats (see the Models page), and it was trained on 22 half-hour recordings from the 1970s, none of them
 paced: paced beats come out as N or V. A lead of noise also yields "beats": the page warns when the beats
 found do not look alike. A lead recorded upside down (electrodes swapped) loses beats in some patients:
-turn it with the page's switch.
+turn it with the page's switch. The score that comes with each class is not a probability: the models
+learnt from classes balanced by oversampling, and on new patients a confident S or F call is more often
+wrong than right (the Models page says how often each class's calls were right at each score).
 
 ## Data and licence
 

@@ -178,7 +178,8 @@ def layout(model: str | None = None, filter: str | None = None, **_query):  # no
                             style_header={"fontWeight": "600", "backgroundColor": "#f4f6f7"},
                         ),
                         lead="Tick rows to draw them below and to explain them; ticks stay when you change page. "
-                        "Probability is the model's for the class it chose.",
+                        "Score is the model's output for the class it chose: a ranking, not a probability (the "
+                        "models learnt from classes balanced by SMOTE or class weights).",
                     ),
                     section(
                         "Ticked beats over their class's template",
@@ -261,7 +262,7 @@ def _columns(models, labelled):
         short = SHORT_NAMES[model]
         columns += [
             {"name": f"{short}: class", "id": f"{model}_class"},
-            {"name": f"{short}: probability", "id": f"{model}_probability_text"},
+            {"name": f"{short}: score", "id": f"{model}_probability_text"},
         ]
     if labelled:
         columns.append({"name": "true class", "id": "true_class"})

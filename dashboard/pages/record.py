@@ -13,7 +13,7 @@ from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_
 from dash.exceptions import PreventUpdate
 
 from pipeline.records import RecordError
-from pipeline.report import new_patient_note
+from pipeline.report import new_patient_note, score_meaning
 from pipeline.recording import RecordingError
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
@@ -143,7 +143,7 @@ def layout(**_query):
                                 {"name": "time (s)", "id": "time_s", "type": "numeric"},
                                 {"name": "R-R before (s)", "id": "rr_pre_s", "type": "numeric"},
                                 {"name": "class", "id": "predicted_class"},
-                                {"name": "probability", "id": "probability", "type": "numeric",
+                                {"name": "score", "id": "score", "type": "numeric",
                                  "format": dash_table.FormatTemplate.percentage(1)},
                             ],
                             data=[],
@@ -544,7 +544,8 @@ def pick_beat(strip_click, tachogram_click, cell, jump, meta):
     Input("record-state", "data"),
 )
 def show_beat(pick, meta):
-    """The picked beat (the first ectopic one before any click) against its class template, with the probabilities."""
+    """The picked beat (the first ectopic one before any click) against its class template, with its scores and what
+    its class's score meant on the test patients."""
     try:
         pick = inputs.record_pick(pick)
     except inputs.BadInput:
@@ -568,15 +569,17 @@ def show_beat(pick, meta):
         raise PreventUpdate from None
     beat = table.iloc[index]
     cls = beat["predicted_class"]
-    probabilities = {c: beat[f"p_{c}"] for c in CLASSES}
+    scores = {c: beat[f"p_{c}"] for c in CLASSES}
+    report = get_report()
     rr = "" if pd.isna(beat["rr_pre_s"]) else f", {beat['rr_pre_s']:.3f} s after the beat before"
     text = html.P([html.Strong(f"Beat {index + 1:,}", id="record-beat-number"),
                    f" at {beat['time_s']:.2f} s{rr}: ",
                    html.Strong(f"{cls} ({CLASS_NAMES[cls]})", style={"color": CLASS_COLOURS[cls]}, id="record-beat-class"),
-                   f", probability {probabilities[cls]:.1%}."], className="mb-0")
-    figure = beat_figure(row, cls, probabilities, get_report()["templates"],
-                         title=f"beat {index + 1:,} and the {cls} template")
-    why = explanation_view(explanation, row, get_report()["templates"], id="record-explain", subject=f"Beat {index + 1:,}",
+                   f", score {scores[cls]:.1%}. ",
+                   html.Span(score_meaning(report.get("recordings"), cls, scores[cls]) or "", id="record-beat-meaning")],
+                  className="mb-0")
+    figure = beat_figure(row, cls, scores, report["templates"], title=f"beat {index + 1:,} and the {cls} template")
+    why = explanation_view(explanation, row, report["templates"], id="record-explain", subject=f"Beat {index + 1:,}",
                            model="the rhythm-aware cascade", filename=f"beat-{index + 1}")
     return figure, text, why
 
@@ -612,9 +615,9 @@ def show_table(meta, page, which):
     page = min(page or 0, pages - 1)
     shown = table.iloc[page * PAGE_SIZE : (page + 1) * PAGE_SIZE].copy()
     proba = shown[[f"p_{c}" for c in CLASSES]].to_numpy()
-    shown["probability"] = proba[np.arange(len(shown)), shown["predicted_label"].to_numpy()]
+    shown["score"] = proba[np.arange(len(shown)), shown["predicted_label"].to_numpy()]
     shown["id"] = shown["index"]
-    columns = ["id", "index", "time_s", "rr_pre_s", "predicted_class", "probability"]
+    columns = ["id", "index", "time_s", "rr_pre_s", "predicted_class", "score"]
     return shown[columns].to_dict("records"), pages
 
 

@@ -17,6 +17,7 @@ from dash.testing.wait import until
 
 from pagehelpers import REPO, click, open_path, wait_for_traces
 
+from pipeline.report import score_meaning
 from pipeline.vocabulary import CLASS_NAMES
 
 pytestmark = pytest.mark.browser
@@ -86,6 +87,13 @@ def test_rec001_sample_recording_reference_and_beat(dash_duo, dash_app, rhythm, 
     first = int(np.flatnonzero(result.table["predicted_class"].to_numpy() != "N")[0])
     dash_duo.wait_for_text_to_equal("#record-beat-number", f"Beat {first + 1:,}", timeout=20)
     wait_for_traces(dash_duo, "record-beat", at_least=3)
+    # its class's score, and how often such a call was right on the test patients
+    cls = result.table["predicted_class"].iloc[first]
+    score = float(result.table[f"p_{cls}"].iloc[first])
+    dash_duo.wait_for_contains_text("#record-beat-text", f"score {score:.1%}.")
+    meaning = score_meaning(report["recordings"], cls, score)
+    assert meaning and "a score is not a probability" in meaning
+    dash_duo.wait_for_text_to_equal("#record-beat-meaning", meaning)
     # the missed and extra beats are listed: the first one picked, the strip centres on it
     marks = sorted(detection["missed_samples"] + detection["extra_samples"])
     assert marks, "the sample recording should have a missed or extra beat to jump to"
@@ -285,6 +293,10 @@ def test_rec009_models_page_shows_the_rhythm_cascade_and_predict_says_it_needs_a
     dash_duo.wait_for_contains_text("#models-rhythm-table", "Rhythm-aware, detected beats", timeout=20)
     s_row = [td.text for td in dash_duo.find_elements("#models-rhythm-table tbody tr:nth-child(2) td")]
     assert s_row[0] == "S" and s_row[-2:] == [f"{s['sensitivity']:.1%}", f"{s['positive_predictivity']:.1%}"]
+    # what a score means: how often a V call with a score of 99% or more was a V beat, and on how many beats
+    top_v = recordings["score_reliability"]["classes"]["V"][-1]
+    v_row = [td.text for td in dash_duo.find_elements("#models-rhythm-scores tbody tr:nth-child(3) td")]
+    assert v_row[0] == "V" and v_row[-1].split() == [f"{top_v['right']:.0%}", f"{top_v['beats']:,}", "beats"]
     wait_for_traces(dash_duo, "models-rhythm-detection-figure", at_least=2)
     open_path(dash_duo, "/predict")
     click(dash_duo, "#predict-needs-recording a")
