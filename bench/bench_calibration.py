@@ -24,33 +24,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from pipeline.bundle import load_bundle  # noqa: E402
 from pipeline.dataset import DS1, DS2  # noqa: E402
-from pipeline.detect import match_beats  # noqa: E402
 from pipeline.models import PARAMS, decide, held_out_proba, make_binary, make_multiclass  # noqa: E402
 from pipeline.records import (RECORD_FEATURES, classify_recording, read_mitdb_record, record_inputs,  # noqa: E402
-                              record_model, reference_beats)
+                              record_model, reference_of_beats, score_reliability)
 from pipeline.rhythm import ds1_folds  # noqa: E402
 from pipeline.vocabulary import CLASSES  # noqa: E402
 
-BANDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0001)
-WRONG = -1  # the reference class of an extra detection: no class
 
 
 def ds2_detected(mitdb_dir: Path, model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every detected DS2 beat: the class given, the score shown for it, and its matched reference class."""
+    """Every detected DS2 beat: the class given, the score shown for it, and its matched reference class (-1: none)."""
     given, shown, truth = [], [], []
     for record in DS2:
         recording = read_mitdb_record(mitdb_dir, record)
-        result = classify_recording(recording, model)
-        ref_positions, ref_labels = reference_beats(recording)
-        positions = result.table["sample"].to_numpy()
-        match = match_beats(ref_positions, positions, recording.fs)
-        reference = np.full(len(positions), WRONG)
-        reference[match.pairs[:, 1]] = ref_labels[match.pairs[:, 0]]
-        predicted = result.table["predicted_class"].map(CLASSES.index).to_numpy()
-        proba = result.table[[f"p_{c}" for c in CLASSES]].to_numpy()
-        given.append(predicted)
-        shown.append(proba[np.arange(len(proba)), predicted])
-        truth.append(reference)
+        table = classify_recording(recording, model).table
+        labels = table["predicted_label"].to_numpy()
+        given.append(labels)
+        shown.append(table[[f"p_{c}" for c in CLASSES]].to_numpy()[np.arange(len(labels)), labels])
+        truth.append(reference_of_beats(recording, table["sample"].to_numpy()))
     return np.concatenate(given), np.concatenate(shown), np.concatenate(truth)
 
 
@@ -64,17 +55,16 @@ def ds1_held_out(mitdb_dir: Path, threshold: float) -> tuple[np.ndarray, np.ndar
 
 
 def table(title: str, given: np.ndarray, shown: np.ndarray, truth: np.ndarray) -> None:
-    print(f"\n{title}\n\n| class given | score shown | beats | mean score | that class (+P) |\n|---|---|---|---|---|")
-    for label, name in enumerate(CLASSES):
+    """pipeline.records.score_reliability's table (the report's), with each class's beats in all bands beside it."""
+    reliability = score_reliability(given, shown, truth)
+    bands = reliability["bands"]
+    names = [f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(bands[:-1], bands[1:])]
+    print(f"\n{title}\n\n| class given | {' | '.join(names)} | all |\n|---|{'---|' * (len(names) + 1)}")
+    for label, (name, cells) in enumerate(reliability["classes"].items()):
         mine = given == label
-        if not mine.any():
-            continue
-        for lo, hi in zip(BANDS[:-1], BANDS[1:]):
-            band = mine & (shown >= lo) & (shown < hi)
-            if band.any():
-                right = float(np.mean(truth[band] == label))
-                print(f"| {name} | {lo:.2f}-{min(hi, 1.0):.2f} | {int(band.sum()):,} | {shown[band].mean():.3f} | {right:.1%} |")
-        print(f"| {name} | all | {int(mine.sum()):,} | {shown[mine].mean():.3f} | {float(np.mean(truth[mine] == label)):.1%} |")
+        if mine.any():
+            row = " | ".join("–" if c["right"] is None else f"{c['right']:.1%} ({c['beats']:,})" for c in cells)
+            print(f"| {name} | {row} | {float(np.mean(truth[mine] == label)):.1%} ({int(mine.sum()):,}) |")
 
 
 def main() -> None:

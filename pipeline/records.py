@@ -322,6 +322,15 @@ def record_inputs(mitdb_dir, records, progress=None) -> tuple[np.ndarray, np.nda
     return np.vstack(parts), np.concatenate(labels), np.concatenate(groups)
 
 
+def reference_of_beats(recording: Recording, positions: np.ndarray) -> np.ndarray:
+    """Each beat's reference class, from the annotation it matches within 150 ms (EC57), or -1 if it matches none."""
+    ref_positions, ref_labels = reference_beats(recording)
+    match = match_beats(ref_positions, positions, recording.fs)
+    reference = np.full(len(positions), -1)
+    reference[match.pairs[:, 1]] = ref_labels[match.pairs[:, 0]]
+    return reference
+
+
 def score_reliability(given: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> dict:
     """What a score means: for each class given, in each band of SCORE_BANDS, the beats given it there and the
     share whose reference class it is. truth: each beat's matched reference class, or -1 for an extra detection."""
@@ -350,14 +359,10 @@ def evaluate_records(model, mitdb_dir, records, progress=None) -> dict:
             scored = result.reference
             totals[beats] += np.asarray(scored["confusion_matrix"])
             if beats == "detect":
-                ref_positions, ref_labels = reference_beats(recording)
-                match = match_beats(ref_positions, result.table["sample"].to_numpy(), recording.fs)
                 labels = result.table["predicted_label"].to_numpy()
-                reference = np.full(len(labels), -1)
-                reference[match.pairs[:, 1]] = ref_labels[match.pairs[:, 0]]
                 given.append(labels)
                 scores.append(result.table[[f"p_{c}" for c in CLASSES]].to_numpy()[np.arange(len(labels)), labels])
-                truth.append(reference)
+                truth.append(reference_of_beats(recording, result.table["sample"].to_numpy()))
             s = scored["per_class"]["S"]
             row[beats] = {"S_reference": s["reference"], "S_sensitivity": s["sensitivity"],
                           "V_sensitivity": scored["per_class"]["V"]["sensitivity"],
