@@ -224,8 +224,9 @@ def beat_row(store: UploadStore, meta: dict, table: pd.DataFrame, index: int) ->
     return rows[index - lo, :187]
 
 
-def explain_beat(store: UploadStore, meta: dict, row: np.ndarray, index: int) -> BeatExplanation:
-    """Why the rhythm-aware cascade gave beat `index` (its 187-value `row`) its class."""
+def explain_beat(store: UploadStore, meta: dict, row: np.ndarray, index: int, proba: np.ndarray) -> BeatExplanation:
+    """Why the rhythm-aware cascade gave beat `index` (its 187-value `row`, its five probabilities `proba` from the
+    beat table, look-alikes averaged in) its class."""
     data = store.read(meta["home"], _name(meta["key"], "features.npy"))
     if data is None:
         raise KeyError("the beat features of this recording are no longer stored")
@@ -233,4 +234,4 @@ def explain_beat(store: UploadStore, meta: dict, row: np.ndarray, index: int) ->
     X = np.concatenate([row, features])[None, :]
     report = get_report()
     return explain_beats(record_model(get_bundle()), X, report["templates"],
-                         report["recordings"].get("feature_templates"))[0]
+                         report["recordings"].get("feature_templates"), proba=np.asarray(proba, float)[None, :])[0]

@@ -128,7 +128,8 @@ def save_bundle(directory, models: dict, report: Report, table: pd.DataFrame, ch
         model.multiclass_booster.save_model(directory / files[1])
         entries[name] = {"kind": "cascade", "files": files, "threshold": model.threshold_,
                          "extra_features": list(model.extra_columns), "row_features": model.row_features,
-                         "booster_features": len(model.feature_names)}
+                         "booster_features": len(model.feature_names), "look_alikes": model.look_alikes,
+                         "look_alike_weight": model.look_alike_weight}
     arrays = {}
     for name, model in models.items():
         arrays[f"{name}_beats"] = np.asarray(check_beats[name], dtype=np.float32)
@@ -194,7 +195,9 @@ def _load_cascade(directory: Path, entry: dict, n_jobs: int) -> Cascade:
         booster = XGBClassifier(n_jobs=n_jobs)
         booster.load_model(directory / filename)
         boosters.append(booster)
-    return Cascade.from_boosters(*boosters, threshold=entry["threshold"], features=features)
+    return Cascade.from_boosters(*boosters, threshold=entry["threshold"], features=features,
+                                 look_alikes=int(entry.get("look_alikes", 0)),
+                                 look_alike_weight=float(entry.get("look_alike_weight", 0.5)))
 
 
 def load_bundle(directory=DEFAULT_MODELS_DIR, n_jobs: int = 1, only: tuple[str, ...] | None = None) -> Bundle:

@@ -52,12 +52,14 @@ class Reason:
 @dataclass(frozen=True)
 class BeatExplanation:
     predicted_class: str
-    p_abnormal: float
+    p_abnormal: float  # what the decision read: the beat's own, or with its look-alikes averaged in (look_alikes)
     threshold: float
-    base_log_odds: float  # the binary stage's log-odds before any input is seen; plus the weights gives P(abnormal)
-    class_probabilities: dict[str, float]  # P(class | abnormal) for S, V, F, Q
+    base_log_odds: float  # the binary stage's log-odds before any input is seen; plus the weights gives own_p_abnormal
+    class_probabilities: dict[str, float]  # P(class | abnormal) for S, V, F, Q, as the decision read them
     abnormal_reasons: tuple[Reason, ...]  # binary stage, toward its decision (normal or abnormal), strongest first
-    class_reasons: tuple[Reason, ...]  # multi-class stage, toward the most probable abnormal class, strongest first
+    class_reasons: tuple[Reason, ...]  # multi-class stage, toward the decision's abnormal class, strongest first
+    own_p_abnormal: float = float("nan")  # from the beat's own inputs alone (what the reasons add up to)
+    look_alikes: bool = False  # whether the cascade averaged look-alikes' probabilities in (Cascade.look_alikes)
 
     @property
     def abnormal(self) -> bool:
@@ -186,8 +188,12 @@ def abnormal_templates(templates: Mapping[str, Mapping], also: Mapping[str, Mapp
 
 
 def explain_beats(cascade, X: np.ndarray, templates: Mapping[str, Mapping],
-                  extra_templates: Mapping[str, Mapping] | None = None) -> list[BeatExplanation]:
+                  extra_templates: Mapping[str, Mapping] | None = None,
+                  proba: np.ndarray | None = None) -> list[BeatExplanation]:
     """One explanation per beat of X (rows as cascade.predict_proba takes them).
+
+    `proba`: the beats' five probabilities as the cascade gave them in their recording (with look-alikes averaged
+    in, which a beat alone cannot show); the decision is read from them, the reasons from each beat's own inputs.
 
     `templates` is the report's class templates (class -> n, mean): the average normal beat
     the words compare against, and the abnormal classes' average beats that the multi-class
@@ -210,9 +216,15 @@ def explain_beats(cascade, X: np.ndarray, templates: Mapping[str, Mapping],
     contributions = binary.get_booster().predict(xgb.DMatrix(features, feature_names=list(names)),
                                                  pred_contribs=True)
     abnormal_weights = _group_sums(contributions[:, :-1], grouped)
-    p_abnormal = binary.predict_proba(features)[:, 1]
+    own_abnormal = binary.predict_proba(features)[:, 1]
     given_abnormal = cascade.multiclass_booster.predict_proba(features)
-    chosen = np.argmax(given_abnormal, axis=1)
+    if proba is None:
+        p_abnormal, decided = own_abnormal, given_abnormal
+    else:
+        proba = np.asarray(proba, dtype=np.float64)
+        p_abnormal = 1.0 - proba[:, 0]
+        decided = proba[:, ABNORMAL_CLASSES] / np.maximum(p_abnormal, 1e-12)[:, None]
+    chosen = np.argmax(decided, axis=1)  # the abnormal class the decision names; its reasons are sought
     # Without extra_templates a template has no recording (extra) features: those are never replaced,
     # so they weigh nothing in this stage.
     replaceable = [g if g.columns[0] < len(names) - extra or extra_templates else Group(g.key, (), g.span)
@@ -232,9 +244,11 @@ def explain_beats(cascade, X: np.ndarray, templates: Mapping[str, Mapping],
             p_abnormal=float(p_abnormal[i]),
             threshold=threshold,
             base_log_odds=float(contributions[i, -1]),
-            class_probabilities={CLASSES[c]: float(p) for c, p in zip(ABNORMAL_CLASSES, given_abnormal[i])},
+            class_probabilities={CLASSES[c]: float(p) for c, p in zip(ABNORMAL_CLASSES, decided[i])},
             abnormal_reasons=_reasons(toward, grouped, features[i], normal, names),
             class_reasons=_reasons(class_weights[i], grouped, features[i], normal, names),
+            own_p_abnormal=float(own_abnormal[i]),
+            look_alikes=proba is not None and bool(getattr(cascade, "look_alikes", 0)),
         ))
     return out
 

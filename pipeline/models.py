@@ -67,6 +67,10 @@ class Params:
     # Whether the XGBoost stages read the row's own features (samples, slopes, row rhythm) or only
     # the extra columns a recording gives (BeatFeatures(rows=False)).
     row_features: bool = True
+    # Each beat's probabilities averaged with those of its mutual nearest look-alikes in its recording (0: not at
+    # all; Cascade.look_alikes): half its own and half theirs when all its nearest beats are mutual.
+    look_alikes: int = 0
+    look_alike_weight: float = 0.5
     n_jobs: int = 2
 
     def to_dict(self) -> dict:
@@ -95,7 +99,9 @@ PARAMS = {
         threshold_grid=tuple(round(0.1 + 0.025 * i, 3) for i in range(35)),
         # bench/bench_rhythm_select.py (leave-one-record-out on DS1): a recording's features only, no row
         # samples, and the threshold by the whole cascade's macro-F1 over N, S, V, one DS1 record held out a fold.
-        row_features=False, threshold_scoring="macro_f1_nsv", threshold_cv_folds=22),
+        row_features=False, threshold_scoring="macro_f1_nsv", threshold_cv_folds=22,
+        # bench/bench_rhythm_neighbours.py (leave-one-record-out on DS1): each beat with its mutual look-alikes.
+        look_alikes=10),
 }
 
 
@@ -150,7 +156,8 @@ def make_cascade(p: Params, extra: tuple[str, ...] = ()) -> Cascade:
     """The unfitted cascade for these parameters: the one place that knows how it is assembled."""
     return Cascade(make_binary(p, extra), make_multiclass(p, extra), threshold="cv",
                    threshold_grid=p.threshold_grid, cv=p.threshold_cv_folds, random_state=p.seed,
-                   threshold_scoring=p.threshold_scoring)
+                   threshold_scoring=p.threshold_scoring, look_alikes=p.look_alikes,
+                   look_alike_weight=p.look_alike_weight)
 
 
 class Cascade(ClassifierMixin, BaseEstimator):
@@ -167,12 +174,15 @@ class Cascade(ClassifierMixin, BaseEstimator):
 
     predict_proba gives P(N) = 1 - P(abnormal) and P(k) = P(abnormal) * P(k | abnormal);
     predict: abnormal when P(abnormal) >= threshold_, then the most probable abnormal class.
+    With look_alikes = K > 0, each beat's five probabilities are then averaged with those of its
+    mutual look-alikes among the beats of its group (its recording): see average_look_alikes. The
+    threshold's CV does the same on each held-out group, so fit needs `groups` then.
     """
 
     THRESHOLD_SCORES = ("abnormal_f1", "macro_f1_nsv")
 
     def __init__(self, binary=None, multiclass=None, threshold="cv", threshold_grid=(0.5,), cv=2,
-                 random_state=None, threshold_scoring="abnormal_f1"):
+                 random_state=None, threshold_scoring="abnormal_f1", look_alikes=0, look_alike_weight=0.5):
         self.binary = binary
         self.multiclass = multiclass
         self.threshold = threshold
@@ -180,6 +190,8 @@ class Cascade(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
         self.threshold_scoring = threshold_scoring
+        self.look_alikes = look_alikes
+        self.look_alike_weight = look_alike_weight
 
     def fit(self, X, y, groups=None):
         X = np.asarray(X, dtype=np.float32)
@@ -187,6 +199,9 @@ class Cascade(ClassifierMixin, BaseEstimator):
         abnormal = (y != NORMAL).astype(int)
         if self.threshold_scoring not in self.THRESHOLD_SCORES:
             raise ValueError(f"threshold_scoring must be one of {self.THRESHOLD_SCORES}, not {self.threshold_scoring!r}")
+        if self.look_alikes and (groups is None or self.threshold_scoring != "macro_f1_nsv"):
+            raise ValueError("look_alikes averages within each beat's recording: fit needs groups (each beat's "
+                             "recording) and threshold_scoring='macro_f1_nsv'")
         if self.threshold == "cv":
             if groups is not None:
                 n_splits = min(self.cv, len(np.unique(groups)))
@@ -195,7 +210,7 @@ class Cascade(ClassifierMixin, BaseEstimator):
                 folds = list(StratifiedKFold(n_splits=self.cv, shuffle=True,
                                              random_state=self.random_state).split(X, abnormal))
         if self.threshold == "cv" and self.threshold_scoring == "macro_f1_nsv":
-            self.threshold_, self.threshold_cv_f1_ = self._cascade_threshold(X, y, folds)
+            self.threshold_, self.threshold_cv_f1_ = self._cascade_threshold(X, y, folds, groups)
             self.binary_ = clone(self.binary).fit(X, abnormal)
         elif self.threshold == "cv":
             tuned = TunedThresholdClassifierCV(
@@ -211,18 +226,21 @@ class Cascade(ClassifierMixin, BaseEstimator):
         self.classes_ = np.arange(len(CLASSES))
         return self
 
-    def _cascade_threshold(self, X, y, folds) -> tuple[float, float]:
+    def _cascade_threshold(self, X, y, folds, groups) -> tuple[float, float]:
         """The grid threshold with the best macro-F1 over N, S, V of the cascade's held-out predictions."""
         held_out = held_out_proba(self.binary, self.multiclass, X, y, folds)
+        if self.look_alikes:
+            features = clone(self.binary)[0].fit_transform(X)  # the feature step has nothing to learn
+            held_out = average_look_alikes(held_out, features, self.look_alikes, self.look_alike_weight, groups)
         scores = [macro_f1_nsv(y, decide(held_out, t)) for t in self.threshold_grid]
         best = int(np.argmax(scores))
         return float(self.threshold_grid[best]), float(scores[best])
 
     @classmethod
     def from_boosters(cls, binary: XGBClassifier, multiclass: XGBClassifier, threshold: float,
-                      features: BeatFeatures) -> Cascade:
+                      features: BeatFeatures, look_alikes: int = 0, look_alike_weight: float = 0.5) -> Cascade:
         """A fitted cascade from saved boosters (a bundle): the same feature step in front of each."""
-        cascade = cls(threshold=threshold)
+        cascade = cls(threshold=threshold, look_alikes=look_alikes, look_alike_weight=look_alike_weight)
         cascade.binary_ = Pipeline([("features", features), ("xgb", binary)])
         cascade.multiclass_ = Pipeline([("features", features), ("xgb", multiclass)])
         cascade.threshold_ = float(threshold)
@@ -256,8 +274,8 @@ class Cascade(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self.binary_[0].transform(X)
 
-    def predict_proba(self, X) -> np.ndarray:
-        features = self.feature_matrix(X)
+    def own_proba(self, features: np.ndarray) -> np.ndarray:
+        """Each beat's five probabilities from its own inputs (feature_matrix), before any look-alike is averaged in."""
         p_abnormal = self.binary_booster.predict_proba(features)[:, 1]
         p_given_abnormal = self.multiclass_booster.predict_proba(features)
         proba = np.empty((len(p_abnormal), len(CLASSES)))
@@ -265,8 +283,48 @@ class Cascade(ClassifierMixin, BaseEstimator):
         proba[:, ABNORMAL_CLASSES] = p_abnormal[:, None] * p_given_abnormal
         return proba
 
-    def predict(self, X) -> np.ndarray:
-        return decide(self.predict_proba(X), self.threshold_)
+    def predict_proba(self, X, groups=None) -> np.ndarray:
+        """groups: each beat's recording (or stretch of one), for look_alikes; None: all of X is one recording."""
+        features = self.feature_matrix(X)
+        proba = self.own_proba(features)
+        if self.look_alikes:
+            proba = average_look_alikes(proba, features, self.look_alikes, self.look_alike_weight, groups)
+        return proba
+
+    def predict(self, X, groups=None) -> np.ndarray:
+        return decide(self.predict_proba(X, groups), self.threshold_)
+
+
+def average_look_alikes(proba: np.ndarray, features: np.ndarray, k: int, weight: float, groups=None) -> np.ndarray:
+    """Each beat's probabilities averaged with those of its mutual look-alikes in its group (its recording).
+
+    Within each group the features are standardised (mean 0, sd 1); beat j is a look-alike of beat i when each is
+    among the other's k nearest (Euclidean). A beat keeps (1 - a) of its own probabilities and takes a of its
+    look-alikes' mean, a = weight x (its look-alikes / k): a beat in a cluster of beats like it (a patient's
+    ectopic beats from one focus) is averaged with them, and a lone beat, whose nearest beats have nearer
+    neighbours of their own, keeps its own. Chosen by leave-one-DS1-record-out CV (bench/bench_rhythm_neighbours.py).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    out = np.array(proba, dtype=np.float64)
+    groups = np.zeros(len(proba), dtype=np.int64) if groups is None else np.asarray(groups)
+    for group in np.unique(groups):
+        beats = np.flatnonzero(groups == group)
+        if len(beats) < 3:
+            continue
+        values = np.asarray(features[beats], dtype=np.float64)
+        spread = values.std(axis=0)
+        z = (values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+        n = min(k, len(beats) - 1)
+        # kneighbors() without X: each beat's nearest other beats, never itself (even beside an exact copy)
+        nearest = NearestNeighbors(n_neighbors=n, algorithm="brute").fit(z).kneighbors(return_distance=False)
+        mutual = (nearest[nearest] == np.arange(len(beats))[:, None, None]).any(axis=2)
+        count = mutual.sum(axis=1)
+        own = out[beats]
+        mean = (mutual[:, :, None] * own[nearest]).sum(axis=1) / np.maximum(count, 1)[:, None]
+        share = weight * (count / n)[:, None]
+        out[beats] = (1 - share) * own + share * mean
+    return out
 
 
 def held_out_proba(binary, multiclass, X: np.ndarray, y: np.ndarray, folds) -> np.ndarray:

@@ -67,6 +67,7 @@ class RecordResult:
 # Bands of the score a beat's class gets (its p_ column), for what each band meant on the test patients: the scores
 # are not frequencies (SMOTE balanced the classes in training; bench/bench_calibration.py).
 SCORE_BANDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+LOOK_ALIKE_STRETCH_S = 1800.0  # a beat's look-alikes are sought in its half hour of the recording (stretches())
 SNAP_SAMPLES = 3  # +-8 ms at 360 Hz: where a detected beat's row may start, around the detected R peak
 
 
@@ -186,7 +187,7 @@ def classify_recording(recording: Recording, model, beats: str = "detect") -> Re
                           "turned when it was not), turn it over (classify-record --invert, or the Recording page's "
                           "switch), as the detector misses beats in some upside-down leads.",
                           RecordingWarning, stacklevel=2)
-    proba = model.predict_proba(inputs)
+    proba = model.predict_proba(inputs, groups=stretches(positions, recording.fs, recording.duration_s))
     predicted = decide(proba, model.threshold_)
     table = beat_table(positions, recording.fs, predicted, proba)
     reference = None
@@ -196,6 +197,14 @@ def classify_recording(recording: Recording, model, beats: str = "detect") -> Re
             table["reference_class"] = np.asarray(CLASSES)[ref_labels]
     return RecordResult(name=recording.name, table=table, summary=summarize(table, recording.duration_s),
                         reference=reference, features=features.copy())
+
+
+def stretches(positions: np.ndarray, fs: float, duration_s: float) -> np.ndarray:
+    """Each beat's stretch of the recording where its look-alikes are sought: the recording cut into equal stretches
+    of about LOOK_ALIKE_STRETCH_S (one for a recording under 45 minutes, as the half-hour records the averaging
+    was chosen on; 48 for a day), so the search stays small and a patient's beats are compared within the hour."""
+    count = max(1, round(duration_s / LOOK_ALIKE_STRETCH_S))
+    return np.minimum((np.asarray(positions) / fs) // (duration_s / count), count - 1).astype(np.int64)
 
 
 def beat_table(positions: np.ndarray, fs: float, predicted: np.ndarray, proba: np.ndarray) -> pd.DataFrame:

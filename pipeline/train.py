@@ -94,8 +94,10 @@ RHYTHM_PROTOCOL = {
                   "with rhythm features from each record's own beat sequence",
     "tuned_on": "features: CV on DS1 grouped by record (bench/bench_rhythm.py, then leave-one-record-out, "
                 "bench/bench_rhythm_select.py); hyperparameters and the SMOTE ratio: leave-one-record-out CV on "
-                "DS1 (bench/bench_rhythm_tune.py); threshold: the cascade's macro-F1 over N, S, V with one DS1 "
-                "record held out a fold; no DS2 beat was seen by any choice",
+                "DS1 (bench/bench_rhythm_tune.py); averaging each beat with its mutual look-alikes in its recording: "
+                "leave-one-record-out CV on DS1 (bench/bench_rhythm_neighbours.py); threshold: the cascade's "
+                "macro-F1 over N, S, V with one DS1 record held out a fold, look-alikes averaged in; no DS2 beat "
+                "was seen by any choice",
     "tested_on": "the 22 DS2 records, with the reference beat positions and with detected beats (EC57 matching "
                  "within 150 ms: a missed beat counts against its class's Se, an extra one against the +P of "
                  "the class it got)",

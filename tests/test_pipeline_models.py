@@ -22,7 +22,8 @@ from pipeline.bundle import BundleError, load_bundle
 from pipeline.dataset import intra_patient_split
 from pipeline.evaluate import binary_metrics, multiclass_metrics
 from pipeline.features import CHUNK, FEATURE_NAMES, beat_features
-from pipeline.models import Cascade, Params, XGBParams, decide, make_binary, make_cascade, make_multiclass
+from pipeline.models import (Cascade, Params, XGBParams, average_look_alikes, decide, make_binary, make_cascade,
+                             make_multiclass)
 from pipeline.predict import predict_table
 from pipeline.validate import read_beats_csv
 from pipeline.vocabulary import CLASSES, FEATURES, Beats, class_counts
@@ -317,6 +318,49 @@ def test_mod_threshold_grouped(scoring):
     for fitted_on, scored_on in folds:
         assert fitted_on and scored_on and not (fitted_on & scored_on)
     assert set().union(*(scored for _, scored in folds)) == set(range(6))
+
+
+def _cluster_and_loner(rng):
+    """200 normal beats, a cluster of 15 alike V beats (one of them weakly called), and one beat like no other."""
+    features = np.vstack([rng.normal(0, 1, (200, 3)), rng.normal(8, 0.3, (15, 3)), [[20.0, 20.0, 20.0]]])
+    proba = np.zeros((216, 5))
+    proba[:200, 0] = 1.0
+    proba[200:, 2] = 1.0
+    proba[205] = [0.6, 0, 0.4, 0, 0]
+    return features, proba
+
+
+def test_mod_look_alikes_average_a_cluster_and_leave_a_loner():
+    """A beat among beats like it takes some of their probabilities; a beat like no other keeps its own (its nearest
+    beats have nearer ones of their own: not mutual); normal beats among normal ones stay as they are."""
+    features, proba = _cluster_and_loner(np.random.default_rng(0))
+    after = average_look_alikes(proba, features, k=10, weight=0.5)
+    np.testing.assert_allclose(after[215], proba[215])
+    assert 0.45 < after[205, 2] < 0.75  # lifted toward its cluster, never past half of the way
+    np.testing.assert_allclose(after[:200], proba[:200])
+    np.testing.assert_allclose(after.sum(axis=1), 1.0)
+
+
+def test_mod_look_alikes_stay_within_each_recording():
+    """Look-alikes are sought in the beat's own group: the same beats in two recordings, called differently, do not
+    average across them (fails if the groups are ignored)."""
+    features, proba = _cluster_and_loner(np.random.default_rng(0))
+    other = proba.copy()
+    other[200:215] = [1.0, 0, 0, 0, 0]  # the other recording's look-alike beats are all called N
+    both = average_look_alikes(np.vstack([proba, other]), np.vstack([features, features]), k=10, weight=0.5,
+                               groups=np.repeat([0, 1], len(proba)))
+    np.testing.assert_allclose(both[:216], average_look_alikes(proba, features, k=10, weight=0.5))
+    mixed = average_look_alikes(np.vstack([proba, other]), np.vstack([features, features]), k=10, weight=0.5)
+    assert not np.allclose(mixed[:216], both[:216])
+
+
+def test_mod_look_alikes_need_groups_to_fit(split):
+    """The threshold's CV averages look-alikes within each held-out recording, so a cascade with look_alikes refuses
+    to fit without the beats' recordings."""
+    X_train, y_train, _, _ = split
+    cascade = Cascade(make_binary(Params()), make_multiclass(Params()), threshold_scoring="macro_f1_nsv", look_alikes=10)
+    with pytest.raises(ValueError, match="needs groups"):
+        cascade.fit(X_train[:50], y_train[:50])
 
 
 def test_mod_bundle_roundtrip(served, loaded, split):

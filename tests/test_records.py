@@ -12,7 +12,8 @@ from pipeline.bundle import load_bundle
 from pipeline.cli import main
 from pipeline.detect import match_beats
 from pipeline.recording import Recording, RecordingWarning, read_recording
-from pipeline.records import classify_recording, record_model, score_beats, score_reliability, summarize
+from pipeline.records import (beat_inputs, classify_recording, record_model, score_beats, score_reliability, stretches,
+                              summarize)
 from pipeline.report import new_patient_note, score_meaning
 from pipeline.vocabulary import CLASSES
 from tests.conftest import FIXTURES
@@ -117,6 +118,28 @@ def test_rec_cli_out_dir(tmp_path, capsys, fixture_bundle_dir, results):
     # once per call, how far the counts can be trusted: the bundle's own figures on its test patients
     note = new_patient_note(load_bundle(fixture_bundle_dir).report.recordings)
     assert note and err.count("note: ") == 1 and f"note: {note}" in err
+
+
+def test_rec_look_alikes_are_sought_within_half_hours():
+    """A half-hour record is one stretch; a day is 48, each beat in the half hour it falls in."""
+    fs = 360.0
+    assert set(stretches(np.arange(0, int(1805.6 * fs), 300), fs, 1805.6)) == {0}
+    day = np.array([0, int(1799.9 * fs), int(1800.0 * fs), int(86399.0 * fs)])
+    assert stretches(day, fs, 86400.0).tolist() == [0, 0, 1, 47]
+    assert set(stretches(np.arange(0, int(10 * fs), 100), fs, 10.0)) == {0}
+
+
+def test_rec_classified_with_look_alikes(rhythm, results):
+    """The served bundle keeps the cascade's look-alike averaging; a recording's table is the cascade's probabilities
+    with each beat's look-alikes in the recording averaged in, and some beats' differ from their own."""
+    assert rhythm.look_alikes == 10
+    recording = read_recording(FIXTURES / "recordings" / "200.hea")
+    table = results["wfdb"].table
+    inputs = beat_inputs(recording.signal, recording.fs, table["sample"].to_numpy(), snap=True)
+    shown = table[[f"p_{c}" for c in CLASSES]].to_numpy()
+    np.testing.assert_allclose(shown, rhythm.predict_proba(inputs), atol=1e-6)
+    own = rhythm.own_proba(rhythm.feature_matrix(inputs))
+    assert np.abs(shown - own).max() > 0.01
 
 
 def test_rec_score_reliability_bands():

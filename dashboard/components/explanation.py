@@ -22,9 +22,11 @@ def _reason_list(reasons, toward: str, against: str, id: str) -> html.Ol:
 def explanation_view(e, samples, templates: dict, *, id: str, subject: str, model: str, filename: str) -> html.Div:
     """pipeline.explain's BeatExplanation `e` of the beat whose row is `samples`; element ids start with `id`."""
     cls, other = e.predicted_class, e.abnormal_class
+    own = (f"P(abnormal) = {e.own_p_abnormal:.2f} from the beat's own inputs, {e.p_abnormal:.2f} with its "
+           "look-alikes in the recording averaged in, " if e.look_alikes else f"P(abnormal) = {e.p_abnormal:.2f}, ")
     step1 = html.P([
         html.Strong("1. Normal or abnormal? "),
-        f"P(abnormal) = {e.p_abnormal:.2f}, {'at or above' if e.abnormal else 'below'} the threshold "
+        f"{own}{'at or above' if e.abnormal else 'below'} the threshold "
         f"{e.threshold:.2f}: ", html.Strong("abnormal" if e.abnormal else "normal (N)"), "."],
         id=f"{id}-step1")
     ranked = ", ".join(f"{c} {p:.2f}" for c, p in sorted(e.class_probabilities.items(), key=lambda kv: -kv[1]))

@@ -564,7 +564,7 @@ def show_beat(pick, meta):
             ectopic = np.flatnonzero(table["predicted_class"].to_numpy() != "N")
             index = int(ectopic[0]) if len(ectopic) else 0
         row = beat_row(store, meta, table, index)
-        explanation = explain_beat(store, meta, row, index)
+        explanation = explain_beat(store, meta, row, index, table[[f"p_{c}" for c in CLASSES]].to_numpy()[index])
     except (UnknownUpload, KeyError):
         raise PreventUpdate from None
     beat = table.iloc[index]

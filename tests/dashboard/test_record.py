@@ -314,9 +314,11 @@ def test_rec010_the_beat_view_says_why_the_rhythm_cascade_gave_its_class(dash_du
     recording = read_recording(SAMPLE_HEA)
     first = int(np.flatnonzero(result.table["predicted_class"].to_numpy() != "N")[0])
     inputs = beat_inputs(recording.signal, recording.fs, result.table["sample"].to_numpy(), snap=True)
+    proba = result.table[[f"p_{c}" for c in "NSVFQ"]].to_numpy()[first : first + 1]
     why = explain_beats(rhythm, inputs[first : first + 1], report["templates"],
-                        report["recordings"].get("feature_templates"))[0]
+                        report["recordings"].get("feature_templates"), proba=proba)[0]
     assert why.predicted_class == result.table["predicted_class"].iloc[first]
+    assert why.look_alikes and why.p_abnormal == 1 - proba[0, 0]
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/record")
     click(dash_duo, "#record-sample")
@@ -324,7 +326,9 @@ def test_rec010_the_beat_view_says_why_the_rhythm_cascade_gave_its_class(dash_du
     dash_duo.wait_for_text_to_equal("#record-explain-title", f"Beat {first + 1:,}: {why.predicted_class} "
                                     f"({CLASS_NAMES[why.predicted_class]}) by the "
                                     "rhythm-aware cascade", timeout=30)
-    dash_duo.wait_for_contains_text("#record-explain-step1", f"P(abnormal) = {why.p_abnormal:.2f}")
+    # the decision read the probabilities with the beat's look-alikes averaged in; its own are said beside them
+    dash_duo.wait_for_contains_text("#record-explain-step1", f"P(abnormal) = {why.own_p_abnormal:.2f} from the "
+                                    f"beat's own inputs, {why.p_abnormal:.2f} with its look-alikes")
     shown = [li.text for li in dash_duo.find_elements("#record-explain-abnormal-reasons li")]
     assert [text.split(" →")[0] for text in shown] == [r.text for r in why.abnormal_reasons[:5]], shown
     # the R-R ratios read as words, against the recording's own rhythm
