@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from pipeline.bundle import load_bundle  # noqa: E402
 from pipeline.dataset import DS1, DS2  # noqa: E402
-from pipeline.models import PARAMS, decide, held_out_proba, make_binary, make_multiclass  # noqa: E402
+from pipeline.models import (PARAMS, average_look_alikes, decide, held_out_proba, make_binary,  # noqa: E402
+                             make_multiclass)
 from pipeline.records import (RECORD_FEATURES, classify_recording, read_mitdb_record, record_inputs,  # noqa: E402
                               record_model, reference_of_beats, score_reliability)
 from pipeline.rhythm import ds1_folds  # noqa: E402
@@ -50,6 +51,8 @@ def ds1_held_out(mitdb_dir: Path, threshold: float) -> tuple[np.ndarray, np.ndar
     p = PARAMS["rhythm"]
     proba = held_out_proba(make_binary(p, RECORD_FEATURES), make_multiclass(p, RECORD_FEATURES), X, y,
                            ds1_folds(groups, len(DS1)))
+    if p.look_alikes:  # as the served cascade does within each recording
+        proba = average_look_alikes(proba, X[:, -len(RECORD_FEATURES):], p.look_alikes, p.look_alike_weight, groups)
     predicted = decide(proba, threshold)
     return predicted, proba[np.arange(len(proba)), predicted], y
 

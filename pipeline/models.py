@@ -81,7 +81,7 @@ class Params:
 # intra by `tune --protocol intra` (bench/tuning_intra.json), inter by `tune --protocol inter`
 # (2-fold CV on DS1 grouped by record, bench/tuning_inter.json), the rhythm-aware cascade by
 # bench/bench_rhythm_select.py and bench/bench_rhythm_tune.py (leave one DS1 record out: rhythm_select.json,
-# rhythm_tune.json). Its threshold grid is finer and reaches 0.95 (training chose 0.80).
+# rhythm_tune.json). Its threshold grid is finer and reaches 0.95 (training chose 0.725, look-alikes averaged in).
 PARAMS = {
     "intra": Params(),
     "inter": Params(
