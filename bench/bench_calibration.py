@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--models", type=Path, default=ROOT / "models")
     args = parser.parse_args()
     model = record_model(load_bundle(args.models, n_jobs=os.cpu_count() or 1, only=("rhythm",)))
-    print(f"served threshold {model.threshold_:.2f}")
+    print(f"served threshold {model.threshold_:g}")
     table("DS2, detected beats, the served bundle (trained on DS1)", *ds2_detected(args.mitdb_dir, model))
     table("DS1, each record held out once (served settings)", *ds1_held_out(args.mitdb_dir, model.threshold_))
 
