@@ -46,7 +46,7 @@ def fit_models(X: np.ndarray, y: np.ndarray, p: Params, groups=None, progress=No
     """
     started = time.perf_counter()
     cascade = make_cascade(p).fit(X, y, groups=groups)
-    _log(progress, f"cascade fitted on {len(y):,} beats, threshold {cascade.threshold_:.2f} chosen by "
+    _log(progress, f"cascade fitted on {len(y):,} beats, threshold {cascade.threshold_:g} chosen by "
                    f"{p.threshold_cv_folds}-fold CV ({time.perf_counter() - started:.0f} s)")
 
     started = time.perf_counter()
@@ -114,7 +114,7 @@ def train_rhythm(mitdb_dir, p: Params, progress=None) -> tuple[object, dict]:
     started = time.perf_counter()
     X, y, groups = record_inputs(mitdb_dir, train_records)
     cascade = make_cascade(p, extra=RECORD_FEATURES).fit(X, y, groups=groups)
-    _log(progress, f"[rhythm] cascade fitted on {len(y):,} DS1 beats, threshold {cascade.threshold_:.2f} "
+    _log(progress, f"[rhythm] cascade fitted on {len(y):,} DS1 beats, threshold {cascade.threshold_:g} "
                    f"({time.perf_counter() - started:.0f} s)")
     extra = X[:, -len(RECORD_FEATURES):]
     templates = {c: {"n": int(np.sum(y == i)), "mean": extra[y == i].mean(axis=0).round(4).tolist()}

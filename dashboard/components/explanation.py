@@ -27,7 +27,7 @@ def explanation_view(e, samples, templates: dict, *, id: str, subject: str, mode
     step1 = html.P([
         html.Strong("1. Normal or abnormal? "),
         f"{own}{'at or above' if e.abnormal else 'below'} the threshold "
-        f"{e.threshold:.2f}: ", html.Strong("abnormal" if e.abnormal else "normal (N)"), "."],
+        f"{e.threshold:g}: ", html.Strong("abnormal" if e.abnormal else "normal (N)"), "."],
         id=f"{id}-step1")
     ranked = ", ".join(f"{c} {p:.2f}" for c, p in sorted(e.class_probabilities.items(), key=lambda kv: -kv[1]))
     step2 = html.P([

@@ -78,7 +78,8 @@ def options_card() -> dbc.Card:
                 dbc.Switch(id="record-invert", value=False, className="small mt-2 mb-0",
                            label="Turn the lead upside down (its R waves point down: electrodes swapped)"),
                 html.P("Beats are found by the pipeline's detector and classified by the rhythm-aware cascade, "
-                       "which uses each beat's R-R intervals relative to the recording's own rhythm.",
+                       "which uses each beat's R-R intervals relative to the recording's own rhythm and judges "
+                       "beats that look alike together.",
                        className="small text-muted mt-2 mb-0"),
             ]
         ),

@@ -168,7 +168,7 @@ def test_pred012_why_this_class(dash_duo, dash_app, bundle):
     tick(dash_duo, row)
     dash_duo.wait_for_contains_text("#predict-explain-title", f"Row {row}: {e.predicted_class}", timeout=30)
     dash_duo.wait_for_contains_text("#predict-explain-step1", f"P(abnormal) = {e.p_abnormal:.2f}")
-    dash_duo.wait_for_contains_text("#predict-explain-step1", f"threshold {e.threshold:.2f}")
+    dash_duo.wait_for_contains_text("#predict-explain-step1", f"threshold {e.threshold:g}")
     first = dash_duo.find_elements("#predict-explain-abnormal-reasons li")[0].text
     assert first.startswith(e.abnormal_reasons[0].text)
     top_class = dash_duo.find_elements("#predict-explain-class-reasons li")[0].text
