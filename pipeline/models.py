@@ -1,6 +1,7 @@
 """The estimators: Logistic Regression, the two XGBoost stages and the cascade that joins them."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
@@ -313,8 +314,11 @@ def average_look_alikes(proba: np.ndarray, features: np.ndarray, k: int, weight:
         if len(beats) < 3:
             continue
         values = np.asarray(features[beats], dtype=np.float64)
-        spread = values.std(axis=0)
-        z = (values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+        values[~np.isfinite(values)] = np.nan  # a ratio over a flat median beat: no position, so the column's mean
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a column with no finite value at all
+            spread = np.nanstd(values, axis=0)
+            z = np.nan_to_num((values - np.nanmean(values, axis=0)) / np.where(spread > 0, spread, 1.0))
         n = min(k, len(beats) - 1)
         # kneighbors() without X: each beat's nearest other beats, never itself (even beside an exact copy)
         nearest = NearestNeighbors(n_neighbors=n, algorithm="brute").fit(z).kneighbors(return_distance=False)

@@ -354,6 +354,18 @@ def test_mod_look_alikes_stay_within_each_recording():
     assert not np.allclose(mixed[:216], both[:216])
 
 
+def test_mod_look_alikes_take_features_that_are_not_numbers():
+    """A feature that is NaN or infinite for some beats (a ratio over a flat median beat) is read as the column's mean,
+    not refused: the recording is still classified, and the other beats are averaged as before."""
+    features, proba = _cluster_and_loner(np.random.default_rng(0))
+    features = np.column_stack([features, np.full(len(features), np.nan)])
+    features[3, 0], features[4, 1] = np.inf, np.nan
+    after = average_look_alikes(proba, features, k=10, weight=0.5)
+    assert np.isfinite(after).all()
+    np.testing.assert_allclose(after[215], proba[215])
+    assert after[205, 2] > 0.45
+
+
 def test_mod_look_alikes_need_groups_to_fit(split):
     """The threshold's CV averages look-alikes within each held-out recording, so a cascade with look_alikes refuses
     to fit without the beats' recordings."""
