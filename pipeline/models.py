@@ -306,6 +306,7 @@ def average_look_alikes(proba: np.ndarray, features: np.ndarray, k: int, weight:
     neighbours of their own, keeps its own. Chosen by leave-one-DS1-record-out CV (bench/bench_rhythm_neighbours.py).
     """
     from sklearn.neighbors import NearestNeighbors
+    from threadpoolctl import threadpool_limits
 
     out = np.array(proba, dtype=np.float64)
     groups = np.zeros(len(proba), dtype=np.int64) if groups is None else np.asarray(groups)
@@ -320,8 +321,11 @@ def average_look_alikes(proba: np.ndarray, features: np.ndarray, k: int, weight:
             spread = np.nanstd(values, axis=0)
             z = np.nan_to_num((values - np.nanmean(values, axis=0)) / np.where(spread > 0, spread, 1.0))
         n = min(k, len(beats) - 1)
-        # kneighbors() without X: each beat's nearest other beats, never itself (even beside an exact copy)
-        nearest = NearestNeighbors(n_neighbors=n, algorithm="brute").fit(z).kneighbors(return_distance=False)
+        # kneighbors() without X: each beat's nearest other beats, never itself (even beside an exact copy). On one
+        # OpenMP thread: classify-record runs recordings on threads already, and scikit-learn's own threads inside
+        # each cost 0.9 s more CPU over DS2's 22 records than they saved (bench/RESULTS.md).
+        with threadpool_limits(limits=1, user_api="openmp"):
+            nearest = NearestNeighbors(n_neighbors=n, algorithm="brute").fit(z).kneighbors(return_distance=False)
         mutual = (nearest[nearest] == np.arange(len(beats))[:, None, None]).any(axis=2)
         count = mutual.sum(axis=1)
         own = out[beats]
