@@ -322,8 +322,8 @@ def average_look_alikes(proba: np.ndarray, features: np.ndarray, k: int, weight:
             z = np.nan_to_num((values - np.nanmean(values, axis=0)) / np.where(spread > 0, spread, 1.0))
         n = min(k, len(beats) - 1)
         # kneighbors() without X: each beat's nearest other beats, never itself (even beside an exact copy). On one
-        # OpenMP thread: classify-record runs recordings on threads already, and scikit-learn's own threads inside
-        # each cost 0.9 s more CPU over DS2's 22 records than they saved (bench/RESULTS.md).
+        # OpenMP thread (this thread's setting only): classify-record runs recordings on threads already, and the
+        # whole run with OpenMP on one thread took 0.9 s less CPU over DS2's 22 records (bench/RESULTS.md).
         with threadpool_limits(limits=1, user_api="openmp"):
             nearest = NearestNeighbors(n_neighbors=n, algorithm="brute").fit(z).kneighbors(return_distance=False)
         mutual = (nearest[nearest] == np.arange(len(beats))[:, None, None]).any(axis=2)
