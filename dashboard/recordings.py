@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.explain import BeatExplanation, explain_beats
-from pipeline.records import beat_inputs, classify_recording, record_model, write_table
+from pipeline.records import beat_inputs, classify_recording, look_alikes_of, record_model, write_table
 from pipeline.recording import RecordingWarning, read_recording_files
 
 from dashboard.data import get_bundle, get_report
@@ -224,14 +224,23 @@ def beat_row(store: UploadStore, meta: dict, table: pd.DataFrame, index: int) ->
     return rows[index - lo, :187]
 
 
-def explain_beat(store: UploadStore, meta: dict, row: np.ndarray, index: int, proba: np.ndarray) -> BeatExplanation:
-    """Why the rhythm-aware cascade gave beat `index` (its 187-value `row`, its five probabilities `proba` from the
-    beat table, look-alikes averaged in) its class."""
+def _features(store: UploadStore, meta: dict) -> np.ndarray:
     data = store.read(meta["home"], _name(meta["key"], "features.npy"))
     if data is None:
         raise KeyError("the beat features of this recording are no longer stored")
-    features = _load_npy(data)[index]
-    X = np.concatenate([row, features])[None, :]
+    return _load_npy(data)
+
+
+def explain_beat(store: UploadStore, meta: dict, row: np.ndarray, index: int, proba: np.ndarray) -> BeatExplanation:
+    """Why the rhythm-aware cascade gave beat `index` (its 187-value `row`, its five probabilities `proba` from the
+    beat table, look-alikes averaged in) its class."""
+    X = np.concatenate([row, _features(store, meta)[index]])[None, :]
     report = get_report()
     return explain_beats(record_model(get_bundle()), X, report["templates"],
                          report["recordings"].get("feature_templates"), proba=np.asarray(proba, float)[None, :])[0]
+
+
+def look_alike_beats(store: UploadStore, meta: dict, table: pd.DataFrame, index: int) -> np.ndarray:
+    """The beats (indices in `table`) whose probabilities the cascade averaged into beat `index`'s."""
+    return look_alikes_of(record_model(get_bundle()), _features(store, meta), table["sample"].to_numpy(), meta["fs"],
+                          meta["duration_s"], index)

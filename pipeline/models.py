@@ -296,41 +296,47 @@ class Cascade(ClassifierMixin, BaseEstimator):
         return decide(self.predict_proba(X, groups), self.threshold_)
 
 
-def average_look_alikes(proba: np.ndarray, features: np.ndarray, k: int, weight: float, groups=None) -> np.ndarray:
-    """Each beat's probabilities averaged with those of its mutual look-alikes in its group (its recording).
-
-    Within each group the features are standardised (mean 0, sd 1); beat j is a look-alike of beat i when each is
-    among the other's k nearest (Euclidean). A beat keeps (1 - a) of its own probabilities and takes a of its
-    look-alikes' mean, a = weight x (its look-alikes / k): a beat in a cluster of beats like it (a patient's
-    ectopic beats from one focus) is averaged with them, and a lone beat, whose nearest beats have nearer
-    neighbours of their own, keeps its own. Chosen by leave-one-DS1-record-out CV (bench/bench_rhythm_neighbours.py).
-    """
+def mutual_look_alikes(features: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """One recording's beats (at least 2): each beat's k nearest other beats, (n, k) indices, and which of them are
+    mutual, (n, k) booleans: beat j is a look-alike of beat i when each is among the other's k nearest (Euclidean, the
+    features standardised within the recording; a NaN or infinite value reads as its column's mean)."""
     from sklearn.neighbors import NearestNeighbors
     from threadpoolctl import threadpool_limits
 
+    values = np.array(features, dtype=np.float64)
+    values[~np.isfinite(values)] = np.nan  # a ratio over a flat median beat: no position, so the column's mean
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column with no finite value at all
+        spread = np.nanstd(values, axis=0)
+        z = np.nan_to_num((values - np.nanmean(values, axis=0)) / np.where(spread > 0, spread, 1.0))
+    k = min(k, len(z) - 1)
+    # kneighbors() without X: each beat's nearest other beats, never itself (even beside an exact copy). On one
+    # OpenMP thread (this thread's setting only): classify-record runs recordings on threads already, and the
+    # whole run with OpenMP on one thread took 0.9 s less CPU over DS2's 22 records (bench/RESULTS.md).
+    with threadpool_limits(limits=1, user_api="openmp"):
+        nearest = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(z).kneighbors(return_distance=False)
+    return nearest, (nearest[nearest] == np.arange(len(z))[:, None, None]).any(axis=2)
+
+
+def average_look_alikes(proba: np.ndarray, features: np.ndarray, k: int, weight: float, groups=None) -> np.ndarray:
+    """Each beat's probabilities averaged with those of its mutual look-alikes in its group (its recording).
+
+    A beat keeps (1 - a) of its own probabilities and takes a of its mutual look-alikes' mean (mutual_look_alikes),
+    a = weight x (its look-alikes / k): a beat in a cluster of beats like it (a patient's ectopic beats from one
+    focus) is averaged with them, and a lone beat, whose nearest beats have nearer neighbours of their own, keeps its
+    own. Chosen by leave-one-DS1-record-out CV (bench/bench_rhythm_neighbours.py).
+    """
     out = np.array(proba, dtype=np.float64)
     groups = np.zeros(len(proba), dtype=np.int64) if groups is None else np.asarray(groups)
     for group in np.unique(groups):
         beats = np.flatnonzero(groups == group)
         if len(beats) < 3:
             continue
-        values = np.asarray(features[beats], dtype=np.float64)
-        values[~np.isfinite(values)] = np.nan  # a ratio over a flat median beat: no position, so the column's mean
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a column with no finite value at all
-            spread = np.nanstd(values, axis=0)
-            z = np.nan_to_num((values - np.nanmean(values, axis=0)) / np.where(spread > 0, spread, 1.0))
-        n = min(k, len(beats) - 1)
-        # kneighbors() without X: each beat's nearest other beats, never itself (even beside an exact copy). On one
-        # OpenMP thread (this thread's setting only): classify-record runs recordings on threads already, and the
-        # whole run with OpenMP on one thread took 0.9 s less CPU over DS2's 22 records (bench/RESULTS.md).
-        with threadpool_limits(limits=1, user_api="openmp"):
-            nearest = NearestNeighbors(n_neighbors=n, algorithm="brute").fit(z).kneighbors(return_distance=False)
-        mutual = (nearest[nearest] == np.arange(len(beats))[:, None, None]).any(axis=2)
+        nearest, mutual = mutual_look_alikes(features[beats], k)
         count = mutual.sum(axis=1)
         own = out[beats]
         mean = (mutual[:, :, None] * own[nearest]).sum(axis=1) / np.maximum(count, 1)[:, None]
-        share = weight * (count / n)[:, None]
+        share = weight * (count / nearest.shape[1])[:, None]
         out[beats] = (1 - share) * own + share * mean
     return out
 

@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from pipeline.dataset import cut_rows
 from pipeline.detect import detect_beats, match_beats
-from pipeline.models import decide
+from pipeline.models import decide, mutual_look_alikes
 from pipeline.recording import Recording, RecordingWarning, to_model_rate
 from pipeline.rhythm import (
     IRREGULARITY_FEATURE_NAMES,
@@ -205,6 +205,19 @@ def stretches(positions: np.ndarray, fs: float, duration_s: float) -> np.ndarray
     was chosen on; 48 for a day), so the search stays small and a patient's beats are compared within the hour."""
     count = max(1, round(duration_s / LOOK_ALIKE_STRETCH_S))
     return np.minimum((np.asarray(positions) / fs) // (duration_s / count), count - 1).astype(np.int64)
+
+
+def look_alikes_of(model, features: np.ndarray, positions: np.ndarray, fs: float, duration_s: float,
+                   index: int) -> np.ndarray:
+    """The beats (indices in the recording) whose probabilities the cascade averaged into beat `index`'s: its mutual
+    look-alikes in its stretch of the recording, as classify_recording found them (features: RecordResult.features)."""
+    groups = stretches(positions, fs, duration_s)
+    beats = np.flatnonzero(groups == groups[index])
+    if not model.look_alikes or len(beats) < 3:
+        return np.zeros(0, dtype=np.int64)
+    nearest, mutual = mutual_look_alikes(features[beats], model.look_alikes)
+    here = int(np.searchsorted(beats, index))
+    return beats[nearest[here][mutual[here]]]
 
 
 def beat_table(positions: np.ndarray, fs: float, predicted: np.ndarray, proba: np.ndarray) -> pd.DataFrame:

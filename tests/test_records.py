@@ -12,8 +12,8 @@ from pipeline.bundle import load_bundle
 from pipeline.cli import main
 from pipeline.detect import match_beats
 from pipeline.recording import Recording, RecordingWarning, read_recording
-from pipeline.records import (beat_inputs, classify_recording, record_model, score_beats, score_reliability, stretches,
-                              summarize)
+from pipeline.records import (beat_inputs, classify_recording, look_alikes_of, record_model, score_beats,
+                              score_reliability, stretches, summarize)
 from pipeline.report import new_patient_note, score_meaning
 from pipeline.vocabulary import CLASSES
 from tests.conftest import FIXTURES
@@ -140,6 +140,26 @@ def test_rec_classified_with_look_alikes(rhythm, results):
     np.testing.assert_allclose(shown, rhythm.predict_proba(inputs), atol=1e-6)
     own = rhythm.own_proba(rhythm.feature_matrix(inputs))
     assert np.abs(shown - own).max() > 0.01
+
+
+def test_rec_look_alikes_of_a_beat_are_the_ones_averaged_in(rhythm, results):
+    """The look-alikes the page names for a beat are the ones classify_recording averaged into it: its own
+    probabilities and theirs give the table's, for every beat of the excerpt."""
+    result = results["wfdb"]
+    recording = read_recording(FIXTURES / "recordings" / "200.hea")
+    positions = result.table["sample"].to_numpy()
+    inputs = beat_inputs(recording.signal, recording.fs, positions, snap=True)
+    own = rhythm.own_proba(rhythm.feature_matrix(inputs))
+    shown = result.table[[f"p_{c}" for c in CLASSES]].to_numpy()
+    some = 0
+    for index in range(len(positions)):
+        alike = look_alikes_of(rhythm, result.features, positions, recording.fs, recording.duration_s, index)
+        assert index not in alike
+        share = rhythm.look_alike_weight * len(alike) / rhythm.look_alikes
+        mean = own[alike].mean(axis=0) if len(alike) else own[index]
+        np.testing.assert_allclose(shown[index], (1 - share) * own[index] + share * mean, atol=1e-6)
+        some += len(alike) > 0
+    assert some > len(positions) // 2
 
 
 def test_rec_score_reliability_bands():

@@ -24,8 +24,8 @@ from dashboard.components.figures import confusion_figure, graph_config
 from dashboard.components.palette import CLASS_COLOURS
 from dashboard.components.strip import beat_figure, strip_figure, tachogram_figure
 from dashboard.data import BundleError, get_report
-from dashboard.recordings import (analyse, beat_row, beat_table, download_csv, explain_beat, is_stored, reference_marks,
-                                  stored_meta, strip_window)
+from dashboard.recordings import (analyse, beat_row, beat_table, download_csv, explain_beat, is_stored, look_alike_beats,
+                                  reference_marks, stored_meta, strip_window)
 from dashboard.settings import ASSETS_DIR, MB, settings
 from dashboard.uploads import UnknownUpload, UploadTooLarge, get_store
 
@@ -566,6 +566,7 @@ def show_beat(pick, meta):
             index = int(ectopic[0]) if len(ectopic) else 0
         row = beat_row(store, meta, table, index)
         explanation = explain_beat(store, meta, row, index, table[[f"p_{c}" for c in CLASSES]].to_numpy()[index])
+        alike = look_alike_beats(store, meta, table, index)
     except (UnknownUpload, KeyError):
         raise PreventUpdate from None
     beat = table.iloc[index]
@@ -581,8 +582,21 @@ def show_beat(pick, meta):
                   className="mb-0")
     figure = beat_figure(row, cls, scores, report["templates"], title=f"beat {index + 1:,} and the {cls} template")
     why = explanation_view(explanation, row, report["templates"], id="record-explain", subject=f"Beat {index + 1:,}",
-                           model="the rhythm-aware cascade", filename=f"beat-{index + 1}")
+                           model="the rhythm-aware cascade", filename=f"beat-{index + 1}",
+                           note=look_alike_note(alike, table["predicted_class"].to_numpy()))
     return figure, text, why
+
+
+def look_alike_note(alike: np.ndarray, classes: np.ndarray, shown: int = 10) -> str:
+    """Which beats were averaged into the picked one, in words (beat numbers from 1, as the table's)."""
+    if not len(alike):
+        return ("No beat of the recording is a mutual look-alike of this one (among its ten nearest, with it among "
+                "theirs), so its own probabilities stand.")
+    numbers = ", ".join(f"{i + 1:,}" for i in sorted(alike)[:shown]) + (", ..." if len(alike) > shown else "")
+    counted = pd.Series(classes[alike]).value_counts()
+    called = ", ".join(f"{c} {n}" for c, n in counted.items())
+    return (f"Averaged with its {len(alike)} look-alike{'s' if len(alike) != 1 else ''} in the recording (beats "
+            f"{numbers}; called {called}).")
 
 
 # ---------------------------------------------------------------- the table and the download

@@ -326,9 +326,17 @@ def test_rec010_the_beat_view_says_why_the_rhythm_cascade_gave_its_class(dash_du
     dash_duo.wait_for_text_to_equal("#record-explain-title", f"Beat {first + 1:,}: {why.predicted_class} "
                                     f"({CLASS_NAMES[why.predicted_class]}) by the "
                                     "rhythm-aware cascade", timeout=30)
-    # the decision read the probabilities with the beat's look-alikes averaged in; its own are said beside them
+    # the decision read the probabilities with the beat's look-alikes averaged in; its own are said beside them,
+    # and which beats those look-alikes are
     dash_duo.wait_for_contains_text("#record-explain-step1", f"P(abnormal) = {why.own_p_abnormal:.2f} from the "
                                     f"beat's own inputs, {why.p_abnormal:.2f} with its look-alikes")
+    from pipeline.records import look_alikes_of
+
+    alike = look_alikes_of(rhythm, result.features, result.table["sample"].to_numpy(), recording.fs,
+                           recording.duration_s, first)
+    assert len(alike), "the sample's first ectopic beat should have look-alikes"
+    dash_duo.wait_for_contains_text("#record-explain-note", f"Averaged with its {len(alike)} look-alike")
+    assert f"beats {min(alike) + 1:,}" in dash_duo.find_element("#record-explain-note").text
     shown = [li.text for li in dash_duo.find_elements("#record-explain-abnormal-reasons li")]
     assert [text.split(" →")[0] for text in shown] == [r.text for r in why.abnormal_reasons[:5]], shown
     # the R-R ratios read as words, against the recording's own rhythm
