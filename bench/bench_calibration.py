@@ -26,10 +26,9 @@ from pipeline.bundle import load_bundle  # noqa: E402
 from pipeline.dataset import DS1, DS2  # noqa: E402
 from pipeline.models import (PARAMS, average_look_alikes, decide, held_out_proba, make_binary,  # noqa: E402
                              make_multiclass)
-from pipeline.records import (RECORD_FEATURES, classify_recording, read_mitdb_record, record_inputs,  # noqa: E402
+from pipeline.records import (RECORD_FEATURES, class_scores, classify_recording, read_mitdb_record, record_inputs,  # noqa: E402
                               record_model, reference_of_beats, score_reliability)
 from pipeline.rhythm import ds1_folds  # noqa: E402
-from pipeline.vocabulary import CLASSES  # noqa: E402
 
 
 
@@ -39,9 +38,8 @@ def ds2_detected(mitdb_dir: Path, model) -> tuple[np.ndarray, np.ndarray, np.nda
     for record in DS2:
         recording = read_mitdb_record(mitdb_dir, record)
         table = classify_recording(recording, model).table
-        labels = table["predicted_label"].to_numpy()
-        given.append(labels)
-        shown.append(table[[f"p_{c}" for c in CLASSES]].to_numpy()[np.arange(len(labels)), labels])
+        given.append(table["predicted_label"].to_numpy())
+        shown.append(class_scores(table))
         truth.append(reference_of_beats(recording, table["sample"].to_numpy()))
     return np.concatenate(given), np.concatenate(shown), np.concatenate(truth)
 

@@ -224,23 +224,24 @@ def beat_row(store: UploadStore, meta: dict, table: pd.DataFrame, index: int) ->
     return rows[index - lo, :187]
 
 
-def _features(store: UploadStore, meta: dict) -> np.ndarray:
+def stored_features(store: UploadStore, meta: dict) -> np.ndarray:
+    """Each beat's inputs after its row (RecordResult.features), as analyse stored them."""
     data = store.read(meta["home"], _name(meta["key"], "features.npy"))
     if data is None:
         raise KeyError("the beat features of this recording are no longer stored")
     return _load_npy(data)
 
 
-def explain_beat(store: UploadStore, meta: dict, row: np.ndarray, index: int, proba: np.ndarray) -> BeatExplanation:
-    """Why the rhythm-aware cascade gave beat `index` (its 187-value `row`, its five probabilities `proba` from the
-    beat table, look-alikes averaged in) its class."""
-    X = np.concatenate([row, _features(store, meta)[index]])[None, :]
+def explain_beat(row: np.ndarray, features: np.ndarray, proba: np.ndarray) -> BeatExplanation:
+    """Why the rhythm-aware cascade gave a beat (its 187-value `row`, its stored `features`, its five probabilities
+    `proba` from the beat table, look-alikes averaged in) its class."""
+    X = np.concatenate([row, features])[None, :]
     report = get_report()
     return explain_beats(record_model(get_bundle()), X, report["templates"],
                          report["recordings"].get("feature_templates"), proba=np.asarray(proba, float)[None, :])[0]
 
 
-def look_alike_beats(store: UploadStore, meta: dict, table: pd.DataFrame, index: int) -> np.ndarray:
+def look_alike_beats(meta: dict, table: pd.DataFrame, features: np.ndarray, index: int) -> np.ndarray:
     """The beats (indices in `table`) whose probabilities the cascade averaged into beat `index`'s."""
-    return look_alikes_of(record_model(get_bundle()), _features(store, meta), table["sample"].to_numpy(), meta["fs"],
+    return look_alikes_of(record_model(get_bundle()), features, table["sample"].to_numpy(), meta["fs"],
                           meta["duration_s"], index)

@@ -248,7 +248,7 @@ def explain_beats(cascade, X: np.ndarray, templates: Mapping[str, Mapping],
             abnormal_reasons=_reasons(toward, grouped, features[i], normal, names),
             class_reasons=_reasons(class_weights[i], grouped, features[i], normal, names),
             own_p_abnormal=float(own_abnormal[i]),
-            look_alikes=proba is not None and bool(getattr(cascade, "look_alikes", 0)),
+            look_alikes=proba is not None and bool(cascade.look_alikes),
         ))
     return out
 

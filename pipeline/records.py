@@ -20,6 +20,7 @@ from pipeline.dataset import cut_rows
 from pipeline.detect import detect_beats, match_beats
 from pipeline.models import decide, mutual_look_alikes
 from pipeline.recording import Recording, RecordingWarning, to_model_rate
+from pipeline.report import score_band
 from pipeline.rhythm import (
     IRREGULARITY_FEATURE_NAMES,
     MORPHOLOGY_FEATURE_NAMES,
@@ -220,6 +221,12 @@ def look_alikes_of(model, features: np.ndarray, positions: np.ndarray, fs: float
     return beats[nearest[here][mutual[here]]]
 
 
+def class_scores(table: pd.DataFrame) -> np.ndarray:
+    """Each beat's score for the class it was given (its p_ column of that class)."""
+    proba = table[[f"p_{c}" for c in CLASSES]].to_numpy()
+    return proba[np.arange(len(table)), table["predicted_label"].to_numpy()]
+
+
 def beat_table(positions: np.ndarray, fs: float, predicted: np.ndarray, proba: np.ndarray) -> pd.DataFrame:
     rr_pre = np.diff(positions, prepend=np.nan) / fs
     table = pd.DataFrame({
@@ -356,7 +363,7 @@ def reference_of_beats(recording: Recording, positions: np.ndarray) -> np.ndarra
 def score_reliability(given: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> dict:
     """What a score means: for each class given, in each band of SCORE_BANDS, the beats given it there and the
     share whose reference class it is. truth: each beat's matched reference class, or -1 for an extra detection."""
-    bands = np.clip(np.searchsorted(SCORE_BANDS, scores, side="right") - 1, 0, len(SCORE_BANDS) - 2)
+    bands = score_band(SCORE_BANDS, scores)
     out = {}
     for label, name in enumerate(CLASSES):
         mine = given == label
@@ -381,9 +388,8 @@ def evaluate_records(model, mitdb_dir, records, progress=None) -> dict:
             scored = result.reference
             totals[beats] += np.asarray(scored["confusion_matrix"])
             if beats == "detect":
-                labels = result.table["predicted_label"].to_numpy()
-                given.append(labels)
-                scores.append(result.table[[f"p_{c}" for c in CLASSES]].to_numpy()[np.arange(len(labels)), labels])
+                given.append(result.table["predicted_label"].to_numpy())
+                scores.append(class_scores(result.table))
                 truth.append(reference_of_beats(recording, result.table["sample"].to_numpy()))
             s = scored["per_class"]["S"]
             row[beats] = {"S_reference": s["reference"], "S_sensitivity": s["sensitivity"],

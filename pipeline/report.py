@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+import numpy as np
+
 REPORT_VERSION = 2
 
 
@@ -107,8 +109,12 @@ def new_patient_note(recordings: dict) -> str | None:
             f"{found}. Few or no S or F beats does not mean there are none.{unpaced}")
 
 
-
 MIN_BAND_BEATS = 20  # fewer test beats in a score band than this say too little about it
+
+
+def score_band(bands, scores) -> np.ndarray:
+    """The band of each score: a band holds its lower edge, and the last one its upper edge too (a score of 1)."""
+    return np.clip(np.searchsorted(bands, scores, side="right") - 1, 0, len(bands) - 2)
 
 
 def score_meaning(recordings: dict, cls: str, score: float) -> str | None:
@@ -120,7 +126,7 @@ def score_meaning(recordings: dict, cls: str, score: float) -> str | None:
         patients = len(recordings["records"]["test"])
     except (KeyError, TypeError):
         return None
-    band = min(max(sum(score >= edge for edge in bands) - 1, 0), len(rows) - 1)
+    band = int(score_band(bands, score))
     row = rows[band]
     scores = f"a score of {100 * bands[band]:g}-{100 * bands[band + 1]:g}%"
     if row["beats"] < MIN_BAND_BEATS:

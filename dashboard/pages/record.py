@@ -12,7 +12,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from pipeline.records import RecordError
+from pipeline.records import RecordError, class_scores
 from pipeline.report import new_patient_note, score_meaning
 from pipeline.recording import RecordingError
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
@@ -25,7 +25,7 @@ from dashboard.components.palette import CLASS_COLOURS
 from dashboard.components.strip import beat_figure, strip_figure, tachogram_figure
 from dashboard.data import BundleError, get_report
 from dashboard.recordings import (analyse, beat_row, beat_table, download_csv, explain_beat, is_stored, look_alike_beats,
-                                  reference_marks, stored_meta, strip_window)
+                                  reference_marks, stored_features, stored_meta, strip_window)
 from dashboard.settings import ASSETS_DIR, MB, settings
 from dashboard.uploads import UnknownUpload, UploadTooLarge, get_store
 
@@ -565,8 +565,9 @@ def show_beat(pick, meta):
             ectopic = np.flatnonzero(table["predicted_class"].to_numpy() != "N")
             index = int(ectopic[0]) if len(ectopic) else 0
         row = beat_row(store, meta, table, index)
-        explanation = explain_beat(store, meta, row, index, table[[f"p_{c}" for c in CLASSES]].to_numpy()[index])
-        alike = look_alike_beats(store, meta, table, index)
+        features = stored_features(store, meta)
+        explanation = explain_beat(row, features[index], table[[f"p_{c}" for c in CLASSES]].to_numpy()[index])
+        alike = look_alike_beats(meta, table, features, index)
     except (UnknownUpload, KeyError):
         raise PreventUpdate from None
     beat = table.iloc[index]
@@ -629,8 +630,7 @@ def show_table(meta, page, which):
     pages = max(1, -(-len(table) // PAGE_SIZE))
     page = min(page or 0, pages - 1)
     shown = table.iloc[page * PAGE_SIZE : (page + 1) * PAGE_SIZE].copy()
-    proba = shown[[f"p_{c}" for c in CLASSES]].to_numpy()
-    shown["score"] = proba[np.arange(len(shown)), shown["predicted_label"].to_numpy()]
+    shown["score"] = class_scores(shown)
     shown["id"] = shown["index"]
     columns = ["id", "index", "time_s", "rr_pre_s", "predicted_class", "score"]
     return shown[columns].to_dict("records"), pages
