@@ -98,18 +98,19 @@ def rhythm_features(r_samples: np.ndarray, fs: float) -> np.ndarray:
     return out
 
 
-def morphology_features(rows: np.ndarray) -> np.ndarray:
+def morphology_features(rows: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     """One recording's Kaggle-format rows (n, 187) -> (n, len(MORPHOLOGY_FEATURE_NAMES)) float32.
 
     Each beat is compared with the recording's median row (sample by sample), the
     patient's own typical beat: most beats of a recording are the patient's normal
     beats, so the median row is close to their shape even with many ectopic beats.
+    reference: which beats the median row is taken over (booleans; None: all of them).
     """
     rows = np.asarray(rows, dtype=np.float32)
     out = np.zeros((len(rows), len(MORPHOLOGY_FEATURE_NAMES)), dtype=np.float32)
     if len(rows) == 0:
         return out
-    template = np.median(rows, axis=0)
+    template = np.median(rows if reference is None else rows[reference], axis=0)
 
     def correlation(width: int) -> np.ndarray:
         a = rows[:, :width] - rows[:, :width].mean(axis=1, keepdims=True)

@@ -1,0 +1,90 @@
+"""A candidate for the rhythm-aware cascade: beat shapes against the patient's median *non-premature* beat.
+
+    .venv/bin/python bench/bench_rhythm_normal_template.py [--mitdb-dir /work/shared/mitdb] [--boot 300]
+
+The six served shape features (pipeline.rhythm.morphology_features) compare each beat with the recording's median
+row over all its beats, taken for the patient's normal beat. Where ectopic beats are many (DS1's 106: a quarter of
+its beats are V, most in bigeminy; on its held-out fold 142 of its 520 V beats are called S) the median is a blend.
+Holter software builds the patient's normal template from beats that are not premature. The candidate takes the
+median row over the beats whose pre-R-R is at least PREMATURE of the local average R-R (served feature
+rr_pre_local), all beats if fewer than MIN_BEATS are, and computes the same six features against it, in place of
+the served six. Fixed before the run (no grid): PREMATURE = 0.9, MIN_BEATS = 10.
+
+Scored against the served cascade as it is now (served PARAMS["rhythm"], its look-alike step on each held-out record
+over the inputs the candidate reads), leave one DS1 record out, pooled macro-F1 N,S,V at the best threshold of the
+served grid; served only if it wins at least 80% of 300 paired record resamples and, in every DS1 record where the
+served cascade finds fewer than 20 S (or V) beats, finds at most one fewer (bench_rhythm_neighbours.guard).
+No DS2 record is read.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from bench_rhythm_mean import with_look_alikes  # bench/ is on the path when this runs
+from bench_rhythm_neighbours import best_threshold, guard
+from bench_rhythm_select import ds1_run, scores_at
+from bench_rhythm_tune import WIN_SHARE, paired_wins
+from pipeline.models import PARAMS, held_out_proba, make_binary, make_multiclass
+from pipeline.records import RECORD_FEATURES
+from pipeline.rhythm import MORPHOLOGY_FEATURE_NAMES, morphology_features
+from pipeline.vocabulary import N_SAMPLES
+
+PREMATURE = 0.9
+MIN_BEATS = 10
+
+
+def normal_template_inputs(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The served 19 inputs with the six shape features taken against each record's median non-premature beat."""
+    out = X[:, N_SAMPLES:].copy()
+    shape = [RECORD_FEATURES.index(name) for name in MORPHOLOGY_FEATURE_NAMES]
+    pre_local = X[:, N_SAMPLES + RECORD_FEATURES.index("rr_pre_local")]
+    for record in np.unique(groups):
+        beats = np.flatnonzero(groups == record)
+        reference = pre_local[beats] >= PREMATURE
+        if reference.sum() < MIN_BEATS:
+            reference = None
+        out[np.ix_(beats, shape)] = morphology_features(X[beats, :N_SAMPLES], reference)
+    return out
+
+
+def main() -> None:
+    args, X, y, groups, folds = ds1_run(__doc__)
+    p = PARAMS["rhythm"]
+    served = X[:, N_SAMPLES:]
+    shape = [RECORD_FEATURES.index(name) for name in MORPHOLOGY_FEATURE_NAMES]
+    first = groups == groups[0]  # the served six, recomputed over all of a record's beats, are the served columns
+    assert np.allclose(morphology_features(X[first, :N_SAMPLES]), served[np.ix_(first, shape)], atol=1e-5)
+    candidates = {"served (shapes against the median beat)": served,
+                  "shapes against the median non-premature beat": normal_template_inputs(X, groups)}
+    results, predictions = {}, {}
+    for name, inputs in candidates.items():
+        proba = held_out_proba(make_binary(p, RECORD_FEATURES), make_multiclass(p, RECORD_FEATURES),
+                               np.column_stack([X[:, :N_SAMPLES], inputs]).astype(np.float32), y, folds)
+        threshold, predictions[name] = best_threshold(y, with_look_alikes(proba, inputs, groups), p.threshold_grid)
+        results[name] = {"threshold": threshold, **scores_at(y, predictions[name])}
+        r = results[name]
+        print(f"{name}: t={threshold} macro-F1 NSV {r['macro_f1_nsv']:.3f}  S {r['S_se']:.3f}/{r['S_ppv']:.3f}"
+              f"  V {r['V_se']:.3f}/{r['V_ppv']:.3f}", flush=True)
+    served_name, name = candidates
+    share = paired_wins(y, groups, predictions[name], predictions[served_name], args.boot, p.seed)
+    failed = guard(y, groups, predictions[served_name], predictions[name])
+    print("\n| inputs (LOO-record CV on DS1, look-alike step on) | threshold | macro-F1 N,S,V | S Se | S +P | V Se | V +P |")
+    print("|---|---|---|---|---|---|---|")
+    for label, r in results.items():
+        print(f"| {label} | {r['threshold']} | {r['macro_f1_nsv']:.3f} | {r['S_se']:.1%} | {r['S_ppv']:.1%} | "
+              f"{r['V_se']:.1%} | {r['V_ppv']:.1%} |")
+    print(f"the candidate wins {share:.0%} of {args.boot} paired resamples; records with few ectopic beats losing more "
+          f"than one: {', '.join(failed) or 'none'}: {'it passes' if share >= WIN_SHARE and not failed else 'it does not pass'}")
+    print("\nrecord: V beats found served / candidate, V called S, false V; S beats found, false S")
+    for record in np.unique(groups):
+        mine = groups == record
+        cells = []
+        for q in predictions.values():
+            cells.append(f"V {int(np.sum(mine & (y == 2) & (q == 2)))} (as S {int(np.sum(mine & (y == 2) & (q == 1)))}, "
+                         f"false {int(np.sum(mine & (y != 2) & (q == 2)))}) S {int(np.sum(mine & (y == 1) & (q == 1)))} "
+                         f"(false {int(np.sum(mine & (y != 1) & (q == 1)))})")
+        print(f"{record} of V {int(np.sum(mine & (y == 2)))} S {int(np.sum(mine & (y == 1)))}: " + " | ".join(cells))
+
+
+if __name__ == "__main__":
+    main()
