@@ -24,10 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from pipeline.bundle import load_bundle  # noqa: E402
 from pipeline.dataset import DS1, DS2  # noqa: E402
+from pipeline.evaluate import score_reliability  # noqa: E402
 from pipeline.models import (PARAMS, average_look_alikes, decide, held_out_proba, make_binary,  # noqa: E402
                              make_multiclass)
 from pipeline.records import (RECORD_FEATURES, class_scores, classify_recording, read_mitdb_record, record_inputs,  # noqa: E402
-                              record_model, reference_of_beats, score_reliability)
+                              record_model, reference_of_beats)
 from pipeline.rhythm import ds1_folds  # noqa: E402
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
+from pipeline.report import score_band
 from pipeline.vocabulary import CLASSES, N_SAMPLES, NORMAL
 
 BINARY_LABELS = ("normal", "abnormal")
+# Bands of the score a beat's class gets (its p_ column), for what each band meant on test beats: the scores are not
+# frequencies (SMOTE balanced the classes in training; bench/bench_calibration.py).
+SCORE_BANDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
 
 def multiclass_metrics(y_true, y_pred, labels=CLASSES) -> dict:
@@ -59,17 +63,39 @@ def class_templates(X: np.ndarray, y: np.ndarray) -> dict:
     return templates
 
 
+def score_reliability(given: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> dict:
+    """What a score means: for each class given, in each band of SCORE_BANDS, the beats given it there and the
+    share whose reference class it is. truth: each beat's reference class, or -1 for an extra detection."""
+    bands = score_band(SCORE_BANDS, scores)
+    out = {}
+    for label, name in enumerate(CLASSES):
+        mine = given == label
+        out[name] = [{"beats": int(np.sum(mine & (bands == b))),
+                      "right": float(np.mean(truth[mine & (bands == b)] == label)) if np.any(mine & (bands == b)) else None}
+                     for b in range(len(SCORE_BANDS) - 1)]
+    return {"bands": list(SCORE_BANDS), "classes": out}
+
+
+def _with_scores(y: np.ndarray, predicted: np.ndarray, proba: np.ndarray) -> dict:
+    """multiclass_metrics, and what the score of each class given meant on these beats (score_reliability)."""
+    return {**multiclass_metrics(y, predicted),
+            "score_reliability": score_reliability(predicted, proba[np.arange(len(predicted)), predicted], y)}
+
+
 def evaluate_models(models: dict, X: np.ndarray, y: np.ndarray) -> dict:
     """Every model's metrics on test beats; the multi-class stage alone on true abnormal beats."""
-    cascade = models["cascade"]
+    from pipeline.models import decide
+
+    cascade, logreg = models["cascade"], models["logreg"]
     features = cascade.feature_matrix(X)
     p_abnormal = cascade.binary_booster.predict_proba(features)[:, 1]
     is_abnormal = y != NORMAL
+    proba = cascade.predict_proba(X)
     return {
-        "logreg": multiclass_metrics(y, models["logreg"].predict(X)),
+        "logreg": _with_scores(y, logreg.predict(X), logreg.predict_proba(X)),
         "binary": binary_metrics(is_abnormal, p_abnormal, cascade.threshold_),
         "multiclass": multiclass_metrics(
             y[is_abnormal] - 1, cascade.multiclass_booster.predict(features[is_abnormal]), CLASSES[1:]
         ),
-        "cascade": multiclass_metrics(y, cascade.predict(X)),
+        "cascade": _with_scores(y, decide(proba, cascade.threshold_), proba),
     }

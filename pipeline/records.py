@@ -20,7 +20,7 @@ from pipeline.dataset import cut_rows
 from pipeline.detect import detect_beats, match_beats
 from pipeline.models import decide, mutual_look_alikes
 from pipeline.recording import Recording, RecordingWarning, to_model_rate
-from pipeline.report import score_band
+from pipeline.evaluate import score_reliability
 from pipeline.rhythm import (
     IRREGULARITY_FEATURE_NAMES,
     MORPHOLOGY_FEATURE_NAMES,
@@ -65,9 +65,6 @@ class RecordResult:
     features: np.ndarray | None = None  # (beats, len(RECORD_FEATURES)): each beat's inputs after its row
 
 
-# Bands of the score a beat's class gets (its p_ column), for what each band meant on the test patients: the scores
-# are not frequencies (SMOTE balanced the classes in training; bench/bench_calibration.py).
-SCORE_BANDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 LOOK_ALIKE_STRETCH_S = 1800.0  # a beat's look-alikes are sought in its half hour of the recording (stretches())
 SNAP_SAMPLES = 3  # +-8 ms at 360 Hz: where a detected beat's row may start, around the detected R peak
 
@@ -358,19 +355,6 @@ def reference_of_beats(recording: Recording, positions: np.ndarray) -> np.ndarra
     reference = np.full(len(positions), -1)
     reference[match.pairs[:, 1]] = ref_labels[match.pairs[:, 0]]
     return reference
-
-
-def score_reliability(given: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> dict:
-    """What a score means: for each class given, in each band of SCORE_BANDS, the beats given it there and the
-    share whose reference class it is. truth: each beat's matched reference class, or -1 for an extra detection."""
-    bands = score_band(SCORE_BANDS, scores)
-    out = {}
-    for label, name in enumerate(CLASSES):
-        mine = given == label
-        out[name] = [{"beats": int(np.sum(mine & (bands == b))),
-                      "right": float(np.mean(truth[mine & (bands == b)] == label)) if np.any(mine & (bands == b)) else None}
-                     for b in range(len(SCORE_BANDS) - 1)]
-    return {"bands": list(SCORE_BANDS), "classes": out}
 
 
 def evaluate_records(model, mitdb_dir, records, progress=None) -> dict:

@@ -33,6 +33,7 @@ class Metrics:
     per_class: dict[str, ClassMetrics]
     roc_auc: float | None = None  # binary stage only
     threshold: float | None = None  # binary stage only
+    score_reliability: dict | None = None  # what each class's score meant on these beats (evaluate.score_reliability)
 
     @classmethod
     def from_dict(cls, d: dict) -> Metrics:
@@ -118,19 +119,33 @@ def score_band(bands, scores) -> np.ndarray:
 
 
 def score_meaning(recordings: dict, cls: str, score: float) -> str | None:
-    """What a beat given class `cls` at `score` meant on the test patients, as one sentence (the report's
-    recordings.score_reliability, measured on detected beats); None without one."""
+    """What a beat the rhythm-aware cascade gave class `cls` at `score` meant on the test patients, as one sentence
+    (the report's recordings.score_reliability, measured on detected beats); None without one."""
     try:
-        reliability = recordings["score_reliability"]
-        bands, rows = reliability["bands"], reliability["classes"][cls]
         patients = len(recordings["records"]["test"])
+    except (KeyError, TypeError):
+        return None
+    return _band_sentence(recordings.get("score_reliability"), cls, score,
+                          f"On {patients} patients it was not trained on (MIT-BIH DS2)")
+
+
+def row_score_meaning(metrics: Metrics | None, cls: str, score: float) -> str | None:
+    """The same for a row model, from its metrics on the intra-patient test split; None without a table."""
+    return _band_sentence(metrics.score_reliability if metrics else None, cls, score,
+                          "On the test split (beats it never saw, of the patients it was trained on, so the "
+                          "best case)")
+
+
+def _band_sentence(reliability: dict | None, cls: str, score: float, opening: str) -> str | None:
+    try:
+        bands, rows = reliability["bands"], reliability["classes"][cls]
     except (KeyError, TypeError):
         return None
     band = int(score_band(bands, score))
     row = rows[band]
     scores = f"a score of {100 * bands[band]:g}-{100 * bands[band + 1]:g}%"
     if row["beats"] < MIN_BAND_BEATS:
-        return (f"On {patients} patients it was not trained on (MIT-BIH DS2), only {row['beats']} beats were called {cls} "
-                f"with {scores}: too few to say how often such a call is right.")
-    return (f"On {patients} patients it was not trained on (MIT-BIH DS2), beats it called {cls} with {scores} were "
-            f"{cls} in {row['right']:.0%} of cases ({row['beats']:,} beats): a score is not a probability.")
+        return (f"{opening}, only {row['beats']} beats were called {cls} with {scores}: too few to say how often such "
+                "a call is right.")
+    return (f"{opening}, beats it called {cls} with {scores} were {cls} in {row['right']:.0%} of cases "
+            f"({row['beats']:,} beats): a score is not a probability.")

@@ -460,6 +460,35 @@ def test_mod_report_honest(fixture_training, split, fixture_table):
     assert report.dataset["rows"] == len(fixture_table)
 
 
+def test_mod_report_row_scores(fixture_training, split):
+    """Each row model's score table is made from its own scores on the test split: a class's beats over the bands are
+    the beats it was given (the confusion matrix's column), its right ones the diagonal, and each beat sits in the band
+    of the score the served model gives its class."""
+    from pipeline.evaluate import SCORE_BANDS
+    from pipeline.report import row_score_meaning, score_band
+
+    served, report, _ = fixture_training
+    _, _, X_test, _ = split
+    for name in ("logreg", "cascade"):
+        metrics = report.protocols["intra"].models[name]
+        cm = np.asarray(metrics.confusion_matrix)
+        proba = served[name].predict_proba(X_test)
+        given = served[name].predict(X_test)
+        bands = score_band(SCORE_BANDS, proba[np.arange(len(given)), given])
+        for label, cls in enumerate(CLASSES):
+            cells = metrics.score_reliability["classes"][cls]
+            assert sum(c["beats"] for c in cells) == cm[:, label].sum()
+            assert round(sum(c["beats"] * (c["right"] or 0) for c in cells)) == cm[label, label]
+            assert [c["beats"] for c in cells] == [int(np.sum((given == label) & (bands == b)))
+                                                   for b in range(len(SCORE_BANDS) - 1)]
+        busiest = max(range(len(SCORE_BANDS) - 1), key=lambda b: metrics.score_reliability["classes"]["N"][b]["beats"])
+        cell = metrics.score_reliability["classes"]["N"][busiest]
+        sentence = row_score_meaning(metrics, "N", SCORE_BANDS[busiest])
+        assert sentence.startswith("On the test split (beats it never saw, of the patients it was trained on")
+        assert f"were N in {cell['right']:.0%} of cases ({cell['beats']:,} beats)" in sentence
+    assert row_score_meaning(None, "N", 0.9) is None
+
+
 def test_mod_report_versioned(fixture_bundle_dir):
     """report.json carries its version; another version is refused with a sentence, not a KeyError later."""
     from pipeline.report import REPORT_VERSION, Report, ReportError

@@ -12,8 +12,9 @@ from pipeline.bundle import load_bundle
 from pipeline.cli import main
 from pipeline.detect import match_beats
 from pipeline.recording import Recording, RecordingWarning, read_recording
-from pipeline.records import (beat_inputs, classify_recording, look_alikes_of, record_model, score_beats,
-                              score_reliability, stretches, summarize)
+from pipeline.evaluate import score_reliability
+from pipeline.records import (beat_inputs, classify_recording, look_alikes_of, record_model, score_beats, stretches,
+                              summarize)
 from pipeline.report import new_patient_note, score_meaning
 from pipeline.vocabulary import CLASSES
 from tests.conftest import FIXTURES

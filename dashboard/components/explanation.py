@@ -20,9 +20,10 @@ def _reason_list(reasons, toward: str, against: str, id: str) -> html.Ol:
 
 
 def explanation_view(e, samples, templates: dict, *, id: str, subject: str, model: str, filename: str,
-                     note: str | None = None) -> html.Div:
+                     note: str | None = None, meaning: str | None = None) -> html.Div:
     """pipeline.explain's BeatExplanation `e` of the beat whose row is `samples`; element ids start with `id`;
-    `note`, a sentence under step 1 (the Recording page's look-alikes)."""
+    `note`, a sentence under step 1 (the Recording page's look-alikes); `meaning`, one under the title (what the
+    class's score meant on test beats: pipeline.report.row_score_meaning)."""
     cls, other = e.predicted_class, e.abnormal_class
     own = (f"P(abnormal) = {e.own_p_abnormal:.2f} from the beat's own inputs, {e.p_abnormal:.2f} with its "
            "look-alikes in the recording averaged in, " if e.look_alikes else f"P(abnormal) = {e.p_abnormal:.2f}, ")
@@ -52,6 +53,7 @@ def explanation_view(e, samples, templates: dict, *, id: str, subject: str, mode
         columns.append(dbc.Col(stage2, lg=6))
     return html.Div([
         html.H5(f"{subject}: {cls} ({CLASS_NAMES[cls]}) by {model}", id=f"{id}-title"),
+        *([html.P(meaning, className="small", id=f"{id}-meaning")] if meaning else []),
         step1, *([html.P(note, className="small", id=f"{id}-note")] if note else []), step2, dbc.Row(columns),
         html.P("Step 1's weights are XGBoost's SHAP values (log-odds); step 2's are the drop in the class's log "
                "probability when that part of the beat is replaced by an average abnormal beat's. Waveform "

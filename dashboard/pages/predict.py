@@ -9,6 +9,7 @@ from dash import Input, Output, State, callback, dash_table, dcc, html, no_updat
 
 from pipeline.evaluate import multiclass_metrics
 from pipeline.predict import MODEL_NAMES
+from pipeline.report import row_score_meaning
 from pipeline.validate import InputError
 from pipeline.vocabulary import CLASS_NAMES, CLASSES
 
@@ -20,7 +21,7 @@ from dashboard.components.palette import CLASS_COLOURS
 from dashboard.components.recording_model import needs_recording_note
 from dashboard.components.urlstate import keep_in_url
 from dashboard.components.wording import plural, share
-from dashboard.data import BundleError, get_report, protocol_title, templates
+from dashboard.data import BundleError, get_bundle, get_report, protocol_title, templates
 from dashboard.predictions import (
     chosen_models,
     combined_table,
@@ -532,14 +533,19 @@ def show_explanation(row, state):
         [row] = inputs.beat_rows([row], len(load_beats(store, token).X))
         explanation = explain_row(store, token, row)
         samples = load_beats(store, token).X[row - 1]
+        cls = explanation.predicted_class
+        table = predictions(store, token, "cascade")
+        score = float(table.loc[table["row"] == row, f"p_{cls}"].iloc[0])
     except UnknownUpload as error:
         _tell(str(error))
         return no_update
     except inputs.BadInput as error:
         _tell(str(error))
         return no_update
+    meaning = row_score_meaning(get_bundle().report.protocols["intra"].models.get("cascade"), cls, score)
     return explanation_view(explanation, samples, templates(), id="predict-explain", subject=f"Row {row}",
-                            model="the XGBoost cascade", filename=f"row-{row}")
+                            model="the XGBoost cascade", filename=f"row-{row}",
+                            meaning=f"Score {score:.1%}. {meaning}" if meaning else None)
 
 
 @callback(
