@@ -57,8 +57,9 @@ def _table(recordings: dict, inter_models: dict) -> dbc.Table:
     return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, responsive=True, id="models-rhythm-table")
 
 
-def score_table(reliability: dict) -> dbc.Table:
-    """For each class given and band of the score shown: how often such a beat was that class on DS2 (and how many)."""
+def score_table(reliability: dict, id: str) -> dbc.Table:
+    """For each class given and band of the score shown: how often such a beat was that class on the test beats (and
+    how many); reliability: pipeline.evaluate.score_reliability's table."""
     bands = reliability["bands"]
     names = [f"{100 * lo:g}-{100 * hi:g}%" for lo, hi in zip(bands[:-1], bands[1:])]
     head = html.Thead(html.Tr([html.Th("class given")] + [html.Th(name) for name in names]))
@@ -68,7 +69,7 @@ def score_table(reliability: dict) -> dbc.Table:
             html.Td("–" if cell["right"] is None else
                     [f"{cell['right']:.0%}", html.Br(), html.Small(f"{cell['beats']:,} beats", className="text-muted")])
             for cell in cells]))
-    return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, responsive=True, id="models-rhythm-scores")
+    return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, responsive=True, id=id)
 
 
 def detection_figure(per_record: dict) -> go.Figure:
@@ -124,7 +125,7 @@ def rhythm_cascade_section(report: dict):
                    "the model learnt from classes balanced by SMOTE, and a patient it never saw is unlike those it learnt "
                    "from. Below, for the DS2 beats as detected, how often a beat given each class with a score in each "
                    "band was that class, and how many beats were given it so.", className="small text-muted mb-1"),
-            score_table(recordings["score_reliability"])] if "score_reliability" in recordings else []),
+            score_table(recordings["score_reliability"], "models-rhythm-scores")] if "score_reliability" in recordings else []),
         lead="The fourth model reads each beat's R-R intervals and the rhythm's irregularity relative to the "
         "patient's own rhythm, and its shape against the patient's median beat, so it classifies beats of a "
         "whole recording (the Recording page), not lone rows. Beside it, the row "

@@ -16,7 +16,7 @@ from dashboard.components.figures import (
     graph_config,
     per_class_bars,
 )
-from dashboard.components.recording_model import rhythm_cascade_section
+from dashboard.components.recording_model import rhythm_cascade_section, score_table
 from dashboard.components.urlstate import keep_in_url
 from dashboard.components.wording import plural, share
 from dashboard.data import BundleError, get_report
@@ -165,6 +165,7 @@ def layout(protocol: str | None = None, model: str | None = None, normalise: str
                         dbc.Col(dcc.Graph(id="models-bars", config=graph_config("per-class-scores", zoom=False)), lg=6),
                     ]
                 ),
+                html.Div(id="models-scores"),
                 lead="Confusion matrix rows are the true class, columns the predicted one; colour is the "
                 "share of the true class, so rare classes stay visible. Recall is AAMI's sensitivity (Se), "
                 "precision its positive predictivity (+P).",
@@ -209,6 +210,26 @@ def show_model(protocol, model, normalise):
     inputs.require_choice(protocol, get_report()["protocols"])
     inputs.require_choice(model, MODELS)
     return model_figures(str(settings().models_dir), protocol, model, bool(normalise))
+
+
+@callback(
+    Output("models-scores", "children"),
+    Input("models-protocol", "value"),
+    Input("models-model", "value"),
+)
+def show_scores(protocol, model):
+    """What the chosen model's scores meant on the protocol's test beats (Logistic Regression and the cascade)."""
+    inputs.require_choice(protocol, get_report()["protocols"])
+    inputs.require_choice(model, MODELS)
+    reliability = get_report()["protocols"][protocol]["models"].get(model, {}).get("score_reliability")
+    if not reliability:
+        return None
+    return [html.H6("What a score means", className="mt-3"),
+            html.P("Each beat's class comes with a score (the Predict page's score column). Scores are not "
+                   "probabilities: the models learnt from classes balanced by SMOTE. Below, for this protocol's test "
+                   "beats, how often a beat given each class with a score in each band was that class, and how many "
+                   "beats were given it so.", className="small text-muted mb-1"),
+            score_table(reliability, "models-score-table")]
 
 
 @callback(

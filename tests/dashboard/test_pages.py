@@ -6,6 +6,7 @@ from unittest.mock import ANY
 
 import pytest
 from dash.testing.wait import until
+from selenium.webdriver.support.ui import Select
 
 from pagehelpers import click, figure_texts, open_path, wait_for_traces
 from pipeline.vocabulary import CLASSES
@@ -70,6 +71,31 @@ def test_page003_protocol_switch_changes_models_figures(dash_duo, dash_app, repo
     assert shown == inter_cells
     until(lambda: figure_texts(dash_duo, "models-compare") != intra_compare, timeout=20,
           msg="the comparison did not change with the protocol")
+    assert dash_duo.get_logs() == []
+
+
+def test_page012_models_score_table_follows_model_and_protocol(dash_duo, dash_app, report):
+    """Under "One model in detail": what the chosen model's scores meant on the protocol's test beats, from the report;
+    the binary stage has no such table."""
+    def row_of(cls: str) -> list[str]:
+        index = CLASSES.index(cls) + 1
+        return [td.text for td in dash_duo.find_elements(f"#models-score-table tbody tr:nth-child({index}) td")]
+
+    def expected(protocol: str, model: str, cls: str) -> list[str]:
+        cells = report["protocols"][protocol]["models"][model]["score_reliability"]["classes"][cls]
+        return [cls] + ["–" if c["right"] is None else f"{c['right']:.0%}\n{c['beats']:,} beats" for c in cells]
+
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/models?protocol=intra&model=cascade")
+    dash_duo.wait_for_element("#models-score-table", timeout=20)
+    until(lambda: row_of("N") == expected("intra", "cascade", "N"), timeout=10,
+          msg=f"N's row {row_of('N')} is not the report's {expected('intra', 'cascade', 'N')}")
+    Select(dash_duo.find_element("#models-model")).select_by_value("logreg")
+    until(lambda: row_of("V") == expected("intra", "logreg", "V"), timeout=10,
+          msg="the table did not follow the model")
+    Select(dash_duo.find_element("#models-model")).select_by_value("binary")
+    until(lambda: not dash_duo.find_elements("#models-score-table"), timeout=10,
+          msg="the binary stage has no score table to show")
     assert dash_duo.get_logs() == []
 
 
