@@ -110,6 +110,19 @@ def new_patient_note(recordings: dict) -> str | None:
             f"{found}. Few or no S or F beats does not mean there are none.{unpaced}")
 
 
+def share(fraction: float) -> str:
+    """A share as a percentage that never rounds a small one to 0% or a large one to 100%."""
+    if fraction <= 0 or fraction >= 1:
+        return f"{fraction:.0%}"
+    if fraction < 0.0001:
+        return "<0.01%"
+    if fraction > 0.9999:
+        return ">99.99%"
+    if fraction < 0.01 or fraction > 0.99:
+        return f"{fraction:.2%}"
+    return f"{fraction:.1%}"
+
+
 MIN_BAND_BEATS = 20  # fewer test beats in a score band than this say too little about it
 
 
@@ -147,5 +160,5 @@ def _band_sentence(reliability: dict | None, cls: str, score: float, opening: st
     if row["beats"] < MIN_BAND_BEATS:
         return (f"{opening}, only {row['beats']} beats were called {cls} with {scores}: too few to say how often such "
                 "a call is right.")
-    return (f"{opening}, beats it called {cls} with {scores} were {cls} in {row['right']:.0%} of cases "
+    return (f"{opening}, beats it called {cls} with {scores} were {cls} in {share(row['right'])} of cases "
             f"({row['beats']:,} beats): a score is not a probability.")

@@ -465,7 +465,7 @@ def test_mod_report_row_scores(fixture_training, split):
     the beats it was given (the confusion matrix's column), its right ones the diagonal, and each beat sits in the band
     of the score the served model gives its class."""
     from pipeline.evaluate import SCORE_BANDS
-    from pipeline.report import row_score_meaning, score_band
+    from pipeline.report import row_score_meaning, score_band, share
 
     served, report, _ = fixture_training
     _, _, X_test, _ = split
@@ -485,7 +485,7 @@ def test_mod_report_row_scores(fixture_training, split):
         cell = metrics.score_reliability["classes"]["N"][busiest]
         sentence = row_score_meaning(metrics, "N", SCORE_BANDS[busiest])
         assert sentence.startswith("On the test split (beats it never saw, of the patients it was trained on")
-        assert f"were N in {cell['right']:.0%} of cases ({cell['beats']:,} beats)" in sentence
+        assert f"were N in {share(cell['right'])} of cases ({cell['beats']:,} beats)" in sentence
     assert row_score_meaning(None, "N", 0.9) is None
 
 

@@ -196,9 +196,9 @@ def test_rec_score_meaning_says_how_often_a_call_was_right():
                       "V": [{"beats": 0, "right": None}, {"beats": 40, "right": 0.55}, {"beats": 333, "right": 0.742}],
                       "F": [{"beats": 3, "right": 0.0}, {"beats": 19, "right": 0.1}, {"beats": 0, "right": None}]}}}
     assert score_meaning(recordings, "V", 0.93) == ("On 2 patients it was not trained on (MIT-BIH DS2), beats it called V "
-                                                    "with a score of 90-100% were V in 74% of cases (333 beats): a "
+                                                    "with a score of 90-100% were V in 74.2% of cases (333 beats): a "
                                                     "score is not a probability.")
-    assert "with a score of 50-90% were V in 55% of cases (40 beats)" in score_meaning(recordings, "V", 0.5)
+    assert "with a score of 50-90% were V in 55.0% of cases (40 beats)" in score_meaning(recordings, "V", 0.5)
     assert "only 19 beats were called F with a score of 50-90%: too few to say" in score_meaning(recordings, "F", 0.6)
     assert score_meaning({"records": {"test": []}}, "V", 0.9) is None
 

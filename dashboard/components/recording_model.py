@@ -10,6 +10,7 @@ from pipeline.vocabulary import CLASSES
 from dashboard.components.cards import section
 from dashboard.components.figures import _LAYOUT, confusion_figure, graph_config
 from dashboard.components.palette import METRIC_COLOURS
+from dashboard.components.wording import share
 
 ROW_MODELS = {"logreg": "Logistic Regression", "cascade": "XGBoost cascade (rows only)"}
 
@@ -67,7 +68,7 @@ def score_table(reliability: dict, id: str) -> dbc.Table:
     for cls, cells in reliability["classes"].items():
         rows.append(html.Tr([html.Td(html.Strong(cls))] + [
             html.Td("–" if cell["right"] is None else
-                    [f"{cell['right']:.0%}", html.Br(), html.Small(f"{cell['beats']:,} beats", className="text-muted")])
+                    [share(cell["right"]), html.Br(), html.Small(f"{cell['beats']:,} beats", className="text-muted")])
             for cell in cells]))
     return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, responsive=True, id=id)
 

@@ -545,7 +545,7 @@ def show_explanation(row, state):
     meaning = row_score_meaning(get_bundle().report.protocols["intra"].models.get("cascade"), cls, score)
     return explanation_view(explanation, samples, templates(), id="predict-explain", subject=f"Row {row}",
                             model="the XGBoost cascade", filename=f"row-{row}",
-                            meaning=f"Score {score:.1%}. {meaning}" if meaning else None)
+                            meaning=f"Score {share(score)}. {meaning}" if meaning else None)
 
 
 @callback(

@@ -9,6 +9,7 @@ from dash.testing.wait import until
 from selenium.webdriver.support.ui import Select
 
 from pagehelpers import click, figure_texts, open_path, wait_for_traces
+from pipeline.report import share
 from pipeline.vocabulary import CLASSES
 
 pytestmark = pytest.mark.browser
@@ -83,7 +84,7 @@ def test_page012_models_score_table_follows_model_and_protocol(dash_duo, dash_ap
 
     def expected(protocol: str, model: str, cls: str) -> list[str]:
         cells = report["protocols"][protocol]["models"][model]["score_reliability"]["classes"][cls]
-        return [cls] + ["–" if c["right"] is None else f"{c['right']:.0%}\n{c['beats']:,} beats" for c in cells]
+        return [cls] + ["–" if c["right"] is None else f"{share(c['right'])}\n{c['beats']:,} beats" for c in cells]
 
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/models?protocol=intra&model=cascade")

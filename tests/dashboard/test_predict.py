@@ -17,7 +17,7 @@ from pagehelpers import (
     wait_for_traces,
 )
 from pipeline.predict import predict_table
-from pipeline.report import row_score_meaning
+from pipeline.report import row_score_meaning, share
 from pipeline.validate import InputError, read_beats_csv
 
 
@@ -172,7 +172,7 @@ def test_pred012_why_this_class(dash_duo, dash_app, bundle):
     dash_duo.wait_for_contains_text("#predict-explain-step1", f"threshold {e.threshold:g}")
     score = float(predict_table(bundle, beats, model="cascade")[f"p_{e.predicted_class}"].iloc[row - 1])
     meaning = row_score_meaning(bundle.report.protocols["intra"].models["cascade"], e.predicted_class, score)
-    dash_duo.wait_for_text_to_equal("#predict-explain-meaning", f"Score {score:.1%}. {meaning}")
+    dash_duo.wait_for_text_to_equal("#predict-explain-meaning", f"Score {share(score)}. {meaning}")
     first = dash_duo.find_elements("#predict-explain-abnormal-reasons li")[0].text
     assert first.startswith(e.abnormal_reasons[0].text)
     top_class = dash_duo.find_elements("#predict-explain-class-reasons li")[0].text

@@ -17,7 +17,7 @@ from dash.testing.wait import until
 
 from pagehelpers import REPO, click, open_path, wait_for_traces
 
-from pipeline.report import score_meaning
+from pipeline.report import score_meaning, share
 from pipeline.vocabulary import CLASS_NAMES
 
 pytestmark = pytest.mark.browser
@@ -296,7 +296,7 @@ def test_rec009_models_page_shows_the_rhythm_cascade_and_predict_says_it_needs_a
     # what a score means: how often a V call with a score of 99% or more was a V beat, and on how many beats
     top_v = recordings["score_reliability"]["classes"]["V"][-1]
     v_row = [td.text for td in dash_duo.find_elements("#models-rhythm-scores tbody tr:nth-child(3) td")]
-    assert v_row[0] == "V" and v_row[-1].split() == [f"{top_v['right']:.0%}", f"{top_v['beats']:,}", "beats"]
+    assert v_row[0] == "V" and v_row[-1].split() == [share(top_v["right"]), f"{top_v['beats']:,}", "beats"]
     wait_for_traces(dash_duo, "models-rhythm-detection-figure", at_least=2)
     open_path(dash_duo, "/predict")
     click(dash_duo, "#predict-needs-recording a")
