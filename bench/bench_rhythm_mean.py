@@ -37,6 +37,19 @@ def with_look_alikes(proba: np.ndarray, features: np.ndarray, groups: np.ndarray
     return average_look_alikes(proba, features, p.look_alikes, p.look_alike_weight, groups)
 
 
+def score_candidate(name: str, X, y, groups, folds, inputs: np.ndarray, names: tuple[str, ...]) -> tuple[dict, np.ndarray]:
+    """One candidate's inputs (the columns after the row) scored on the DS1 folds with the served settings and
+    look-alike step, at its best threshold on the served grid: its figures and its held-out predictions."""
+    p = PARAMS["rhythm"]
+    proba = held_out_proba(make_binary(p, names), make_multiclass(p, names),
+                           np.column_stack([X[:, :N_SAMPLES], inputs]).astype(np.float32), y, folds)
+    threshold, predicted = best_threshold(y, with_look_alikes(proba, inputs, groups), p.threshold_grid)
+    r = {"threshold": threshold, **scores_at(y, predicted)}
+    print(f"{name}: t={threshold} macro-F1 NSV {r['macro_f1_nsv']:.3f}  S {r['S_se']:.3f}/{r['S_ppv']:.3f}"
+          f"  V {r['V_se']:.3f}/{r['V_ppv']:.3f}", flush=True)
+    return r, predicted
+
+
 def main() -> None:
     args, X, y, groups, folds = ds1_run(__doc__)
     p = PARAMS["rhythm"]
@@ -54,13 +67,7 @@ def main() -> None:
     }
     results, predictions = {}, {}
     for name, (inputs, names) in candidates.items():
-        proba = held_out_proba(make_binary(p, names), make_multiclass(p, names),
-                               np.column_stack([X[:, :N_SAMPLES], inputs]).astype(np.float32), y, folds)
-        threshold, predictions[name] = best_threshold(y, with_look_alikes(proba, inputs, groups), p.threshold_grid)
-        results[name] = {"threshold": threshold, **scores_at(y, predictions[name])}
-        r = results[name]
-        print(f"{name}: t={threshold} macro-F1 NSV {r['macro_f1_nsv']:.3f}  S {r['S_se']:.3f}/{r['S_ppv']:.3f}"
-              f"  V {r['V_se']:.3f}/{r['V_ppv']:.3f}", flush=True)
+        results[name], predictions[name] = score_candidate(name, X, y, groups, folds, inputs, names)
     served_name, *others = candidates
     best = max(others, key=lambda name: results[name]["macro_f1_nsv"])
     print("\n| inputs (LOO-record CV on DS1, look-alike step on) | threshold | macro-F1 N,S,V | S Se | S +P | V Se | V +P "

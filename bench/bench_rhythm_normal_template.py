@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench_rhythm_mean import with_look_alikes  # bench/ is on the path when this runs
-from bench_rhythm_neighbours import best_threshold, guard
-from bench_rhythm_select import ds1_run, scores_at
+from bench_rhythm_mean import score_candidate  # bench/ is on the path when this runs
+from bench_rhythm_neighbours import guard
+from bench_rhythm_select import ds1_run
 from bench_rhythm_tune import WIN_SHARE, paired_wins
-from pipeline.models import PARAMS, held_out_proba, make_binary, make_multiclass
+from pipeline.models import PARAMS
 from pipeline.records import RECORD_FEATURES
 from pipeline.rhythm import MORPHOLOGY_FEATURE_NAMES, morphology_features
 from pipeline.vocabulary import N_SAMPLES
@@ -58,13 +58,7 @@ def main() -> None:
                   "shapes against the median non-premature beat": normal_template_inputs(X, groups)}
     results, predictions = {}, {}
     for name, inputs in candidates.items():
-        proba = held_out_proba(make_binary(p, RECORD_FEATURES), make_multiclass(p, RECORD_FEATURES),
-                               np.column_stack([X[:, :N_SAMPLES], inputs]).astype(np.float32), y, folds)
-        threshold, predictions[name] = best_threshold(y, with_look_alikes(proba, inputs, groups), p.threshold_grid)
-        results[name] = {"threshold": threshold, **scores_at(y, predictions[name])}
-        r = results[name]
-        print(f"{name}: t={threshold} macro-F1 NSV {r['macro_f1_nsv']:.3f}  S {r['S_se']:.3f}/{r['S_ppv']:.3f}"
-              f"  V {r['V_se']:.3f}/{r['V_ppv']:.3f}", flush=True)
+        results[name], predictions[name] = score_candidate(name, X, y, groups, folds, inputs, RECORD_FEATURES)
     served_name, name = candidates
     share = paired_wins(y, groups, predictions[name], predictions[served_name], args.boot, p.seed)
     failed = guard(y, groups, predictions[served_name], predictions[name])
