@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
+from pipeline.models import decide
 from pipeline.report import score_band
 from pipeline.vocabulary import CLASSES, N_SAMPLES, NORMAL
 
@@ -84,8 +85,6 @@ def _with_scores(y: np.ndarray, predicted: np.ndarray, proba: np.ndarray) -> dic
 
 def evaluate_models(models: dict, X: np.ndarray, y: np.ndarray) -> dict:
     """Every model's metrics on test beats; the multi-class stage alone on true abnormal beats."""
-    from pipeline.models import decide
-
     cascade, logreg = models["cascade"], models["logreg"]
     features = cascade.feature_matrix(X)
     p_abnormal = cascade.binary_booster.predict_proba(features)[:, 1]

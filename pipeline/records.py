@@ -18,9 +18,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from pipeline.dataset import cut_rows
 from pipeline.detect import detect_beats, match_beats
+from pipeline.evaluate import score_reliability
 from pipeline.models import decide, mutual_look_alikes
 from pipeline.recording import Recording, RecordingWarning, to_model_rate
-from pipeline.evaluate import score_reliability
 from pipeline.rhythm import (
     IRREGULARITY_FEATURE_NAMES,
     MORPHOLOGY_FEATURE_NAMES,
