@@ -123,27 +123,42 @@ def test_rec_bad_too_long(tmp_path):
     _bad(r"200\.hea is 49\.0 hours long; up to 48 hours at a time is supported, so split it", tmp_path / "200.hea")
 
 
-def test_rec_bad_too_many_values(tmp_path, monkeypatch):
-    """Twelve leads for three hours at 1000 Hz (130 million values, ~1 GB as float64, several times over while
-    read) are refused from the header, before the signal file is read, also when a small zip unpacks to them; the
-    limit counts every lead, so the same samples in two leads pass (the EDF fixture, with the limit lowered)."""
-    samples = 1000 * 3600 * 3 + 1000
-    (tmp_path / "big.hea").write_text(f"big 12 1000 {samples}\n"
-                                      + "".join(f"big.dat 16 200/mV 16 0 0 0 0 L{i}\n" for i in range(12)))
+def test_rec_bad_too_many_values(tmp_path):
+    """One lead for 35 hours at 1000 Hz (126 million values, ~1 GB as float64, several times over while read) is
+    refused from the header, before the signal file is read, also when a small zip unpacks to it."""
+    samples = 1000 * 3600 * 35
+    (tmp_path / "big.hea").write_text(f"big 1 1000 {samples}\nbig.dat 16 200/mV 16 0 0 0 0 MLII\n")
     (tmp_path / "big.dat").write_bytes(b"\0" * 1024)  # the header's claim alone is refused
-    message = r"big\.hea holds 12 leads of 10,801,000 samples, 130 million values; up to 124 million are read at a time"
-    _bad(message + r".*keep only the leads you need", tmp_path / "big.hea")
+    message = r"big\.hea holds 1 leads of 126,000,000 samples, 126 million values; up to 124 million are read at a time"
+    _bad(message + r".*so split it", tmp_path / "big.hea")
     files = {"big.zip": _zip({"big.hea": (tmp_path / "big.hea").read_bytes(), "big.dat": b"\0" * 1024})}
     with pytest.raises(RecordingError, match=message):
         read_recording_files(files)
+
+
+@pytest.mark.parametrize("path", ["wfdb", EDF, CSV], ids=["wfdb", "edf", "csv"])
+def test_rec_too_many_leads_reads_the_chosen_one(tmp_path, monkeypatch, path):
+    """When all leads are too many values to read at once but one fits (a day of two leads at 1000 Hz), only the
+    chosen lead is read, with a warning saying so; with the limit at all of them, every lead is read."""
     import pipeline.recording as recording
 
-    monkeypatch.setattr(recording, "MAX_VALUES", 2 * 21_600 - 1)  # the EDF fixture: 2 leads of 21,600 samples
-    _bad(r"200\.edf holds 2 leads of 21,600 samples", EDF)
-    monkeypatch.setattr(recording, "MAX_VALUES", 2 * 21_600)
-    assert read_recording(EDF).signals.shape == (21_600, 2)
-    monkeypatch.setattr(recording, "MAX_VALUES", 2 * 15_000 - 1)  # a CSV is checked once read (its bytes are bounded)
-    _bad(r"200_250hz\.csv holds 2 leads of 15,000 samples", CSV)
+    path = _copy_wfdb(tmp_path, *WFDB_FILES) if path == "wfdb" else path
+    whole = read_recording(path)
+    samples, leads = whole.signals.shape
+    monkeypatch.setattr(recording, "MAX_VALUES", samples * leads - 1)
+    with pytest.warns(RecordingWarning, match=rf"holds {leads} leads of {samples:,} samples, more than are read at a "
+                                              r"time \(0 million values\), so only lead MLII was read"):
+        one = read_recording(path)
+    assert one.signals.shape == (samples, 1) and one.lead_names == ("MLII",) and one.lead == 0
+    np.testing.assert_array_equal(one.signal, whole.signal)
+    with pytest.warns(RecordingWarning, match="so only lead V1 was read"):
+        assert read_recording(path, lead="V1").lead_names == ("V1",)
+    monkeypatch.setattr(recording, "MAX_VALUES", samples - 1)
+    _bad(rf"holds 2 leads of {samples:,} samples.*so split it", path)
+    monkeypatch.setattr(recording, "MAX_VALUES", samples * leads)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecordingWarning)
+        assert read_recording(path).signals.shape == (samples, leads)
 
 
 def test_rec_edf_matches_wfdb(wfdb_recording):
