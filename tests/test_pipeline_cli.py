@@ -174,4 +174,6 @@ def test_cli_evaluate(tmp_path, capsys, fixture_bundle_dir, fixture_training):
         reported = report.protocols["intra"].models[name]
         assert measured[name]["confusion_matrix"] == reported.confusion_matrix
         assert measured[name]["accuracy"] == pytest.approx(reported.accuracy)
+        assert measured[name].get("score_reliability") == reported.score_reliability
+    assert report.protocols["intra"].models["cascade"].score_reliability is not None
     assert "cascade: accuracy" in capsys.readouterr().err
