@@ -50,6 +50,21 @@ def score_candidate(name: str, X, y, groups, folds, inputs: np.ndarray, names: t
     return r, predicted
 
 
+def verdict(results: dict, predictions: dict, y, groups, boot: int) -> None:
+    """The served cascade (the first entry) and one candidate (the second): their table, and whether the candidate
+    passes the rule (WIN_SHARE of the paired record resamples) and the guard (guard())."""
+    served_name, name = results
+    share = paired_wins(y, groups, predictions[name], predictions[served_name], boot, PARAMS["rhythm"].seed)
+    failed = guard(y, groups, predictions[served_name], predictions[name])
+    print("\n| inputs (LOO-record CV on DS1, look-alike step on) | threshold | macro-F1 N,S,V | S Se | S +P | V Se | V +P |")
+    print("|---|---|---|---|---|---|---|")
+    for label, r in results.items():
+        print(f"| {label} | {r['threshold']} | {r['macro_f1_nsv']:.3f} | {r['S_se']:.1%} | {r['S_ppv']:.1%} | "
+              f"{r['V_se']:.1%} | {r['V_ppv']:.1%} |")
+    print(f"the candidate wins {share:.0%} of {boot} paired resamples; records with few ectopic beats losing more "
+          f"than one: {', '.join(failed) or 'none'}: {'it passes' if share >= WIN_SHARE and not failed else 'it does not pass'}")
+
+
 def main() -> None:
     args, X, y, groups, folds = ds1_run(__doc__)
     p = PARAMS["rhythm"]

@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench_rhythm_mean import score_candidate  # bench/ is on the path when this runs
-from bench_rhythm_neighbours import guard
+from bench_rhythm_mean import score_candidate, verdict  # bench/ is on the path when this runs
 from bench_rhythm_select import ds1_run
-from bench_rhythm_tune import WIN_SHARE, paired_wins
-from pipeline.models import PARAMS
 from pipeline.records import RECORD_FEATURES
 from pipeline.rhythm import MORPHOLOGY_FEATURE_NAMES, morphology_features
 from pipeline.vocabulary import N_SAMPLES
@@ -49,7 +46,6 @@ def normal_template_inputs(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     args, X, y, groups, folds = ds1_run(__doc__)
-    p = PARAMS["rhythm"]
     served = X[:, N_SAMPLES:]
     shape = [RECORD_FEATURES.index(name) for name in MORPHOLOGY_FEATURE_NAMES]
     first = groups == groups[0]  # the served six, recomputed over all of a record's beats, are the served columns
@@ -59,16 +55,7 @@ def main() -> None:
     results, predictions = {}, {}
     for name, inputs in candidates.items():
         results[name], predictions[name] = score_candidate(name, X, y, groups, folds, inputs, RECORD_FEATURES)
-    served_name, name = candidates
-    share = paired_wins(y, groups, predictions[name], predictions[served_name], args.boot, p.seed)
-    failed = guard(y, groups, predictions[served_name], predictions[name])
-    print("\n| inputs (LOO-record CV on DS1, look-alike step on) | threshold | macro-F1 N,S,V | S Se | S +P | V Se | V +P |")
-    print("|---|---|---|---|---|---|---|")
-    for label, r in results.items():
-        print(f"| {label} | {r['threshold']} | {r['macro_f1_nsv']:.3f} | {r['S_se']:.1%} | {r['S_ppv']:.1%} | "
-              f"{r['V_se']:.1%} | {r['V_ppv']:.1%} |")
-    print(f"the candidate wins {share:.0%} of {args.boot} paired resamples; records with few ectopic beats losing more "
-          f"than one: {', '.join(failed) or 'none'}: {'it passes' if share >= WIN_SHARE and not failed else 'it does not pass'}")
+    verdict(results, predictions, y, groups, args.boot)
     print("\nrecord: V beats found served / candidate, V called S, false V; S beats found, false S")
     for record in np.unique(groups):
         mine = groups == record

@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench_rhythm_mean import score_candidate  # bench/ is on the path when this runs
-from bench_rhythm_neighbours import guard
+from bench_rhythm_mean import score_candidate, verdict  # bench/ is on the path when this runs
 from bench_rhythm_select import ds1_run
-from bench_rhythm_tune import WIN_SHARE, paired_wins
 from pipeline.dataset import DS1
-from pipeline.models import PARAMS
 from pipeline.records import RECORD_FEATURES, read_mitdb_record, reference_beats
 from pipeline.vocabulary import N_SAMPLES
 
@@ -43,7 +40,6 @@ def previous_features(positions: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     args, X, y, groups, folds = ds1_run(__doc__)
-    p = PARAMS["rhythm"]
     extra = []
     for record in DS1:
         positions, _ = reference_beats(read_mitdb_record(args.mitdb_dir, record))
@@ -56,16 +52,7 @@ def main() -> None:
                                 ("served + R-R over the previous beats' median",
                                  np.column_stack([served, extra]), RECORD_FEATURES + NAMES)):
         results[name], predictions[name] = score_candidate(name, X, y, groups, folds, inputs, names)
-    served_name, name = results
-    share = paired_wins(y, groups, predictions[name], predictions[served_name], args.boot, p.seed)
-    failed = guard(y, groups, predictions[served_name], predictions[name])
-    print("\n| inputs (LOO-record CV on DS1, look-alike step on) | threshold | macro-F1 N,S,V | S Se | S +P | V Se | V +P |")
-    print("|---|---|---|---|---|---|---|")
-    for label, r in results.items():
-        print(f"| {label} | {r['threshold']} | {r['macro_f1_nsv']:.3f} | {r['S_se']:.1%} | {r['S_ppv']:.1%} | "
-              f"{r['V_se']:.1%} | {r['V_ppv']:.1%} |")
-    print(f"the candidate wins {share:.0%} of {args.boot} paired resamples; records with few ectopic beats losing more "
-          f"than one: {', '.join(failed) or 'none'}: {'it passes' if share >= WIN_SHARE and not failed else 'it does not pass'}")
+    verdict(results, predictions, y, groups, args.boot)
 
 
 if __name__ == "__main__":
