@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass, field
-from functools import partial
+from functools import cache, partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -296,12 +296,20 @@ class Cascade(ClassifierMixin, BaseEstimator):
         return decide(self.predict_proba(X, groups), self.threshold_)
 
 
+@cache
+def _thread_pools():
+    """threadpoolctl's view of the loaded thread pools, taken once (after scikit-learn's neighbours are imported):
+    threadpool_limits() would scan the loaded libraries again on every call, 2-4 ms a recording's stretch."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def mutual_look_alikes(features: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """One recording's beats (at least 2): each beat's k nearest other beats, (n, k) indices, and which of them are
     mutual, (n, k) booleans: beat j is a look-alike of beat i when each is among the other's k nearest (Euclidean, the
     features standardised within the recording; a NaN or infinite value reads as its column's mean)."""
     from sklearn.neighbors import NearestNeighbors
-    from threadpoolctl import threadpool_limits
 
     values = np.array(features, dtype=np.float64)
     values[~np.isfinite(values)] = np.nan  # a ratio over a flat median beat: no position, so the column's mean
@@ -313,7 +321,7 @@ def mutual_look_alikes(features: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
     # kneighbors() without X: each beat's nearest other beats, never itself (even beside an exact copy). On one
     # OpenMP thread (this thread's setting only): classify-record runs recordings on threads already, and the
     # whole run with OpenMP on one thread took 0.9 s less CPU over DS2's 22 records (bench/RESULTS.md).
-    with threadpool_limits(limits=1, user_api="openmp"):
+    with _thread_pools().limit(limits=1, user_api="openmp"):
         nearest = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(z).kneighbors(return_distance=False)
     return nearest, (nearest[nearest] == np.arange(len(z))[:, None, None]).any(axis=2)
 
