@@ -168,6 +168,14 @@ def test_rec_edf_matches_wfdb(wfdb_recording):
     np.testing.assert_allclose(rec.signals, wfdb_recording.signals, atol=1e-4, rtol=0)
 
 
+def test_rec_edf_values_are_edfios_own():
+    """The reader calibrates EDF's digital values in place (no float64 copies of a day's lead); the values are
+    exactly edfio's physical ones, lead by lead."""
+    signals = read_recording(EDF).signals
+    for column, channel in enumerate(edfio.read_edf(EDF).signals):
+        np.testing.assert_array_equal(signals[:, column], channel.data)
+
+
 def test_rec_csv_matches_wfdb(wfdb_recording):
     rec = read_recording(CSV)
     assert (rec.fs, rec.lead_names, rec.units, rec.lead) == (250.0, ("MLII", "V1"), ("unknown", "unknown"), 0)
