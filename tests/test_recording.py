@@ -176,6 +176,23 @@ def test_rec_edf_values_are_edfios_own():
         np.testing.assert_array_equal(signals[:, column], channel.data)
 
 
+@pytest.mark.parametrize("before", [16 + 80 + 8, 16 + 80 + 8 + 8 + 8], ids=["physical", "digital"])
+def test_rec_edf_empty_range_keeps_edfios_answer(tmp_path, before):
+    """A header whose physical (or digital) minimum equals its maximum has no calibration: the lead comes back as
+    edfio gives it, uncalibrated, with edfio's warning, as before the reader calibrated in place."""
+    data = bytearray(EDF.read_bytes())
+    leads = int(data[252:256])
+    # EDF's header: 256 bytes, then each field for every lead in turn (label 16 bytes, transducer 80, unit 8, physical
+    # minimum 8, maximum 8, digital minimum 8, maximum 8, ...): the first lead's maximum set to its minimum
+    minimum = 256 + leads * before
+    data[minimum + 8 * leads: minimum + 8 * leads + 8] = data[minimum: minimum + 8]
+    path = tmp_path / "no_range.edf"
+    path.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match="minimum equals .* maximum .* for MLII, returning uncalibrated signal"):
+        rec = read_recording(path)
+    np.testing.assert_array_equal(rec.signals[:, 0], edfio.read_edf(EDF).signals[0].digital)
+
+
 def test_rec_csv_matches_wfdb(wfdb_recording):
     rec = read_recording(CSV)
     assert (rec.fs, rec.lead_names, rec.units, rec.lead) == (250.0, ("MLII", "V1"), ("unknown", "unknown"), 0)
