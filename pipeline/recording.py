@@ -320,17 +320,25 @@ def _read_wfdb(header_path: Path, fs: float | None, lead) -> Recording:
 
 # ---------------------------------------------------------------- EDF
 
-def _physical_values(channel: edfio.EdfSignal, out: np.ndarray) -> None:
+def _physical_values(channel: edfio.EdfSignal, out: np.ndarray, source: str) -> bool:
     """The channel's values in its physical unit written into `out`: edfio's own calibration, (digital + offset) *
-    gain, done in place. channel.data makes two float64 copies on the way (0.7 GB each for a day at 1000 Hz)."""
+    gain, done in place (channel.data makes two float64 copies on the way, 0.7 GB each for a day at 1000 Hz).
+
+    A header with an empty or unreadable range has no calibration: the raw digital values are written, as edfio
+    itself would return them, with a warning, and False is returned (the unit is then unknown).
+    """
     try:
         gain = (channel.physical_max - channel.physical_min) / (channel.digital_max - channel.digital_min)
         offset = channel.physical_max / gain - channel.digital_max
-    except (ZeroDivisionError, ValueError):  # an empty or unreadable range: edfio's own answer, with its warning
-        out[:] = channel.data
-        return
+    except (ZeroDivisionError, ValueError):
+        out[:] = channel.digital
+        warnings.warn(f"{source}: the header gives lead {channel.label} no calibration (its physical or digital "
+                      "minimum equals its maximum), so its values are the file's raw numbers, in no known unit (the "
+                      "classes do not depend on the unit).", RecordingWarning, stacklevel=4)
+        return False
     np.add(channel.digital, offset, out=out)
     out *= gain
+    return True
 
 
 def _read_edf(path: Path, fs: float | None, lead) -> Recording:
@@ -370,11 +378,10 @@ def _read_edf(path: Path, fs: float | None, lead) -> Recording:
     if _leads_to_read(len(chosen.digital), file_fs, [s.label for s in kept], kept.index(chosen), source):
         kept = [chosen]  # before the float64 copy: all of them would be too many values
     signals = np.empty((len(chosen.digital), len(kept)), dtype=np.float64)
-    for column, channel in enumerate(kept):
-        _physical_values(channel, signals[:, column])
-    kept_names = tuple(s.label for s in kept)
-    return checked_recording(signals, file_fs, kept_names, [s.physical_dimension or "unknown" for s in kept],
-                             kept.index(chosen), path.stem, source)
+    units = [(s.physical_dimension or "unknown") if _physical_values(s, signals[:, column], source) else "unknown"
+             for column, s in enumerate(kept)]
+    return checked_recording(signals, file_fs, tuple(s.label for s in kept), units, kept.index(chosen), path.stem,
+                             source)
 
 
 # ---------------------------------------------------------------- entry points

@@ -177,9 +177,9 @@ def test_rec_edf_values_are_edfios_own():
 
 
 @pytest.mark.parametrize("before", [16 + 80 + 8, 16 + 80 + 8 + 8 + 8], ids=["physical", "digital"])
-def test_rec_edf_empty_range_keeps_edfios_answer(tmp_path, before):
+def test_rec_edf_without_calibration_is_said(tmp_path, before):
     """A header whose physical (or digital) minimum equals its maximum has no calibration: the lead comes back as
-    edfio gives it, uncalibrated, with edfio's warning, as before the reader calibrated in place."""
+    the file's raw numbers (as edfio gives them), in an unknown unit, and the reader says so in a sentence."""
     data = bytearray(EDF.read_bytes())
     leads = int(data[252:256])
     # EDF's header: 256 bytes, then each field for every lead in turn (label 16 bytes, transducer 80, unit 8, physical
@@ -188,9 +188,11 @@ def test_rec_edf_empty_range_keeps_edfios_answer(tmp_path, before):
     data[minimum + 8 * leads: minimum + 8 * leads + 8] = data[minimum: minimum + 8]
     path = tmp_path / "no_range.edf"
     path.write_bytes(bytes(data))
-    with pytest.warns(UserWarning, match="minimum equals .* maximum .* for MLII, returning uncalibrated signal"):
+    with pytest.warns(RecordingWarning, match="no_range.edf: the header gives lead MLII no calibration") as said:
         rec = read_recording(path)
+    assert not [w for w in said if not issubclass(w.category, RecordingWarning)]  # edfio's own warning is not shown
     np.testing.assert_array_equal(rec.signals[:, 0], edfio.read_edf(EDF).signals[0].digital)
+    assert rec.units == ("unknown", "mV")
 
 
 def test_rec_csv_matches_wfdb(wfdb_recording):
