@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from pipeline.dataset import cut_rows
 from pipeline.detect import detect_beats, match_beats
 from pipeline.evaluate import score_reliability
-from pipeline.models import decide, mutual_look_alikes
+from pipeline.models import decide, min_look_alike_beats, mutual_look_alikes
 from pipeline.recording import Recording, RecordingWarning, to_model_rate
 from pipeline.rhythm import (
     IRREGULARITY_FEATURE_NAMES,
@@ -211,7 +211,7 @@ def look_alikes_of(model, features: np.ndarray, positions: np.ndarray, fs: float
     look-alikes in its stretch of the recording, as classify_recording found them (features: RecordResult.features)."""
     groups = stretches(positions, fs, duration_s)
     beats = np.flatnonzero(groups == groups[index])
-    if not model.look_alikes or len(beats) < 3:
+    if not model.look_alikes or len(beats) < min_look_alike_beats(model.look_alikes):
         return np.zeros(0, dtype=np.int64)
     nearest, mutual = mutual_look_alikes(features[beats], model.look_alikes)
     here = int(np.searchsorted(beats, index))

@@ -23,7 +23,7 @@ from pipeline.dataset import intra_patient_split
 from pipeline.evaluate import binary_metrics, multiclass_metrics
 from pipeline.features import CHUNK, FEATURE_NAMES, beat_features
 from pipeline.models import (Cascade, Params, XGBParams, average_look_alikes, decide, make_binary, make_cascade,
-                             make_multiclass)
+                             make_multiclass, min_look_alike_beats)
 from pipeline.predict import predict_table
 from pipeline.validate import read_beats_csv
 from pipeline.vocabulary import CLASSES, FEATURES, Beats, class_counts
@@ -339,6 +339,23 @@ def test_mod_look_alikes_average_a_cluster_and_leave_a_loner():
     assert 0.45 < after[205, 2] < 0.75  # lifted toward its cluster, never past half of the way
     np.testing.assert_allclose(after[:200], proba[:200])
     np.testing.assert_allclose(after.sum(axis=1), 1.0)
+
+
+def test_mod_look_alikes_need_2k_plus_1_beats():
+    """Eleven beats, two of them V (a 10-second ECG): with k=10 every beat is each other's look-alike, so the step
+    would take half of every beat's probabilities from the others' mean (the V beats fell under the threshold). Under
+    2k+1 beats the probabilities stay as they are; from 2k+1 on, the step runs."""
+    features, proba = _cluster_and_loner(np.random.default_rng(0))
+    assert min_look_alike_beats(10) == 21
+    few = np.r_[0:9, 200:202]
+    np.testing.assert_array_equal(average_look_alikes(proba[few], features[few], k=10, weight=0.5), proba[few])
+    # Beat 205 (P(V) 0.4) and 200 (a V) are each other's only mutual look-alikes among normal beats: 205 is lifted
+    # toward 200 in 21 beats, and left as it is in 20.
+    for normal, runs in ((19, True), (18, False)):
+        beats = np.r_[0:normal, 200, 205]
+        after = average_look_alikes(proba[beats], features[beats], k=10, weight=0.5)
+        assert (after[-1, 2] > proba[205, 2]) == runs, normal
+        np.testing.assert_array_equal(after[:normal], proba[beats][:normal])  # normal beats among normal ones
 
 
 def test_mod_look_alikes_stay_within_each_recording():

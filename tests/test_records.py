@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from pipeline.cli import main
 from pipeline.detect import match_beats
 from pipeline.recording import Recording, RecordingWarning, read_recording
 from pipeline.evaluate import score_reliability
+from pipeline.models import min_look_alike_beats
 from pipeline.records import (beat_inputs, classify_recording, look_alikes_of, record_model, score_beats, stretches,
                               summarize)
 from pipeline.report import new_patient_note, score_meaning
@@ -161,6 +163,21 @@ def test_rec_look_alikes_of_a_beat_are_the_ones_averaged_in(rhythm, results):
         np.testing.assert_allclose(shown[index], (1 - share) * own[index] + share * mean, atol=1e-6)
         some += len(alike) > 0
     assert some > len(positions) // 2
+
+
+def test_rec_short_recording_has_no_look_alike_step(rhythm):
+    """Ten seconds of record 200 (13 beats) is under the look-alike step's minimum of 2K+1 beats: each beat keeps its
+    own probabilities and the page names no look-alikes for it. Fails if the step runs there: in so few beats each beat
+    is among most others' K nearest and would be averaged with nearly all of them (bench/bench_rhythm_short.py)."""
+    recording = read_recording(RECORDINGS / "200.hea")
+    short = replace(recording, signals=recording.signals[20 * 360:30 * 360], reference=None)
+    result = classify_recording(short, rhythm)
+    positions = result.table["sample"].to_numpy()
+    assert 3 <= len(positions) < min_look_alike_beats(rhythm.look_alikes)
+    own = rhythm.own_proba(rhythm.feature_matrix(beat_inputs(short.signal, short.fs, positions, snap=True)))
+    np.testing.assert_allclose(result.table[[f"p_{c}" for c in CLASSES]].to_numpy(), own, atol=1e-6)
+    for index in range(len(positions)):
+        assert not len(look_alikes_of(rhythm, result.features, positions, short.fs, short.duration_s, index))
 
 
 def test_rec_score_reliability_bands():
