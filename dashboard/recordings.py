@@ -241,7 +241,8 @@ def explain_beat(row: np.ndarray, features: np.ndarray, proba: np.ndarray) -> Be
                          report["recordings"].get("feature_templates"), proba=np.asarray(proba, float)[None, :])[0]
 
 
-def look_alike_beats(meta: dict, table: pd.DataFrame, features: np.ndarray, index: int) -> np.ndarray:
-    """The beats (indices in `table`) whose probabilities the cascade averaged into beat `index`'s."""
+def look_alike_beats(meta: dict, table: pd.DataFrame, features: np.ndarray, index: int) -> np.ndarray | None:
+    """The beats (indices in `table`) whose probabilities the cascade averaged into beat `index`'s; None when it sought
+    none (a recording too short for the look-alike step)."""
     return look_alikes_of(record_model(get_bundle()), features, table["sample"].to_numpy(), meta["fs"],
                           meta["duration_s"], index)

@@ -216,13 +216,14 @@ def stretches(positions: np.ndarray, fs: float, duration_s: float) -> np.ndarray
 
 
 def look_alikes_of(model, features: np.ndarray, positions: np.ndarray, fs: float, duration_s: float,
-                   index: int) -> np.ndarray:
+                   index: int) -> np.ndarray | None:
     """The beats (indices in the recording) whose probabilities the cascade averaged into beat `index`'s: its mutual
-    look-alikes in its stretch of the recording, as classify_recording found them (features: RecordResult.features)."""
+    look-alikes in its stretch of the recording, as classify_recording found them (features: RecordResult.features).
+    None when none were sought: the cascade has no look-alike step, or the stretch has too few beats for it."""
     groups = stretches(positions, fs, duration_s)
     beats = np.flatnonzero(groups == groups[index])
     if not model.look_alikes or len(beats) < min_look_alike_beats(model.look_alikes):
-        return np.zeros(0, dtype=np.int64)
+        return None
     nearest, mutual = mutual_look_alikes(features[beats], model.look_alikes)
     here = int(np.searchsorted(beats, index))
     return beats[nearest[here][mutual[here]]]

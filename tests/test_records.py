@@ -178,7 +178,7 @@ def test_rec_short_recording_has_no_look_alike_step(rhythm):
     own = rhythm.own_proba(rhythm.feature_matrix(beat_inputs(short.signal, short.fs, positions, snap=True)))
     np.testing.assert_allclose(result.table[[f"p_{c}" for c in CLASSES]].to_numpy(), own, atol=1e-6)
     for index in range(len(positions)):
-        assert not len(look_alikes_of(rhythm, result.features, positions, short.fs, short.duration_s, index))
+        assert look_alikes_of(rhythm, result.features, positions, short.fs, short.duration_s, index) is None
 
 
 def test_rec_score_reliability_bands():

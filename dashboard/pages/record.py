@@ -588,8 +588,11 @@ def show_beat(pick, meta):
     return figure, text, why
 
 
-def look_alike_note(alike: np.ndarray, classes: np.ndarray, shown: int = 10) -> str:
+def look_alike_note(alike: np.ndarray | None, classes: np.ndarray, shown: int = 10) -> str:
     """Which beats were averaged into the picked one, in words (beat numbers from 1, as the table's)."""
+    if alike is None:
+        return ("The recording has too few beats for the look-alike step (it compares each beat with its ten nearest, "
+                "so it needs 21), so each beat's own probabilities stand.")
     if not len(alike):
         return ("No beat of the recording is a mutual look-alike of this one (among its ten nearest, with it among "
                 "theirs), so its own probabilities stand.")

@@ -176,6 +176,20 @@ def test_rec004_bad_recording_then_a_good_one(dash_duo, dash_app, rhythm, tmp_pa
     assert dash_duo.get_logs() == []
 
 
+def test_rec013_a_short_recording_is_said_and_has_no_look_alikes(dash_duo, dash_app, rhythm, tmp_path):
+    """Twelve seconds of the 250 Hz CSV: classified as classify-record does, with the warning that a short recording's
+    classes deserve less trust, and the beat view says the recording is too short for the look-alike step."""
+    short = tmp_path / "200_short.csv"
+    pd.read_csv(FIXTURES / "200_250hz.csv").iloc[:3000].to_csv(short, index=False)
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/record")
+    choose_files(dash_duo, short)
+    check_counts(dash_duo, expected(rhythm, short))
+    dash_duo.wait_for_contains_text("#record-message", "'200_short' is 12 s long", timeout=30)
+    dash_duo.wait_for_contains_text("#record-explain-note", "too few beats for the look-alike step", timeout=30)
+    assert dash_duo.get_logs() == []
+
+
 def test_rec005_download_equals_classify_record(dash_duo, dash_app, rhythm, tmp_path):
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/record")
