@@ -584,7 +584,8 @@ def show_beat(pick, meta):
     figure = beat_figure(row, cls, scores, report["templates"], title=f"beat {index + 1:,} and the {cls} template")
     why = explanation_view(explanation, row, report["templates"], id="record-explain", subject=f"Beat {index + 1:,}",
                            model="the rhythm-aware cascade", filename=f"beat-{index + 1}",
-                           note=look_alike_note(alike, table["predicted_class"].to_numpy()))
+                           note=look_alike_note(alike, table["predicted_class"].to_numpy()) if explanation.look_alikes
+                           else None)
     return figure, text, why
 
 
