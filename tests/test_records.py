@@ -440,7 +440,7 @@ def test_rec_device_export_agrees(results, rhythm, tmp_path):
     rec = read_recording(_device_export(tmp_path / "ecg_2026-11-27.csv", signal, 512))
     assert rec.fs == 512.0 and rec.lead_names == ("Lead I",) and rec.units == ("µV",)
     np.testing.assert_allclose(rec.signal, signal * 1000, atol=5e-4)
-    with pytest.warns(RecordingWarning, match="classified on lead Lead I; the models learnt from lead MLII"):
+    with pytest.warns(RecordingWarning, match="classified on Lead I; the models learnt from lead MLII"):
         other = classify_recording(rec, rhythm).table
     base = results["wfdb"].table
     match = match_beats(base["time_s"].to_numpy() * 1000, other["time_s"].to_numpy() * 1000, fs=1000)
