@@ -378,8 +378,10 @@ def _read_edf(path: Path, fs: float | None, lead) -> Recording:
     if _leads_to_read(len(chosen.digital), file_fs, [s.label for s in kept], kept.index(chosen), source):
         kept = [chosen]  # before the float64 copy: all of them would be too many values
     signals = np.empty((len(chosen.digital), len(kept)), dtype=np.float64)
-    units = [(s.physical_dimension or "unknown") if _physical_values(s, signals[:, column], source) else "unknown"
-             for column, s in enumerate(kept)]
+    units = []
+    for column, channel in enumerate(kept):
+        calibrated = _physical_values(channel, signals[:, column], source)
+        units.append((channel.physical_dimension or "unknown") if calibrated else "unknown")
     return checked_recording(signals, file_fs, tuple(s.label for s in kept), units, kept.index(chosen), path.stem,
                              source)
 
