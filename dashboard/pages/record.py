@@ -337,7 +337,9 @@ def classify(upload, lead, fs, invert):
         meta = analyse(get_store(), upload["files"], lead=lead, fs=fs or None, invert=invert)
         reference = _reference(meta)
     except (RecordingError, RecordError) as error:
-        return *_message(f"{names}: {error}"), None, True, None, None, no_update, no_update, *keep
+        # name the files, unless the sentence already does ("short.csv holds 5.0 s of signal; ...")
+        named = any(f["filename"] in str(error) for f in upload["files"])
+        return *_message(str(error) if named else f"{names}: {error}"), None, True, None, None, no_update, no_update, *keep
     except UnknownUpload as error:
         return *_message(str(error)), None, True, None, None, no_update, no_update, *keep
     except BundleError as error:

@@ -164,6 +164,7 @@ def test_rec004_bad_recording_then_a_good_one(dash_duo, dash_app, rhythm, tmp_pa
     open_path(dash_duo, "/record")
     choose_files(dash_duo, FIXTURES / "200.dat")  # the signal without its header
     dash_duo.wait_for_contains_text("#record-message", "The WFDB header for 200.dat is missing", timeout=30)
+    assert dash_duo.find_element("#record-message").text.startswith("The WFDB"), "the file named twice"
     assert dash_duo.find_element("#record-results").get_attribute("hidden") is not None
     flat = tmp_path / "flat.csv"
     flat.write_text("time_s,ECG\n" + "".join(f"{i / 250:.3f},0.5\n" for i in range(5000)))
