@@ -148,6 +148,8 @@ def layout(**_query):
                                  "format": dash_table.FormatTemplate.percentage(1)},
                             ],
                             data=[],
+                            row_selectable="single",  # a radio button a row: the keyboard's way to choose a beat
+                            selected_rows=[],
                             page_action="custom",
                             page_current=0,
                             page_size=PAGE_SIZE,
@@ -161,7 +163,7 @@ def layout(**_query):
                                  "color": CLASS_COLOURS[c], "fontWeight": "700"} for c in CLASSES
                             ],
                         ),
-                        lead="Click a row to see that beat on the strip. The download is the table "
+                        lead="Click a row, or choose its round button, to see that beat on the strip. The download is the table "
                         "`python -m pipeline classify-record` writes for this file.",
                     ),
                     html.Div(id="record-reference"),
@@ -508,12 +510,14 @@ def _nearest_beat(meta: dict, t: float) -> int:
     Input("record-strip", "clickData"),
     Input("record-tachogram", "clickData"),
     Input("record-table", "active_cell"),
+    Input("record-table", "selected_row_ids"),
     Input("record-jump", "value"),
     State("record-state", "data"),
     prevent_initial_call=True,
 )
-def pick_beat(strip_click, tachogram_click, cell, jump, meta):
-    """A beat clicked on the strip, the tachogram or the table, or a missed/extra beat chosen: {index, time}."""
+def pick_beat(strip_click, tachogram_click, cell, chosen, jump, meta):
+    """A beat clicked on the strip, the tachogram or the table, chosen by its row's radio button, or a missed/extra
+    beat chosen: {index, time}."""
     meta = _trusted(meta)
     if not meta:
         raise PreventUpdate
@@ -522,6 +526,10 @@ def pick_beat(strip_click, tachogram_click, cell, jump, meta):
         if trigger in ("record-strip", "record-tachogram"):
             point = (strip_click if trigger == "record-strip" else tachogram_click)["points"][0]
             index = int(point["customdata"]) - 1 if point.get("customdata") is not None else _nearest_beat(meta, float(point["x"]))
+        elif "record-table.selected_row_ids" in ctx.triggered_prop_ids:
+            if not chosen:
+                raise PreventUpdate  # the page turned: no row is chosen on it yet
+            index = int(chosen[0]) - 1
         elif trigger == "record-table" and cell and cell.get("row_id") is not None:
             index = int(cell["row_id"]) - 1
         elif trigger == "record-jump" and jump:
@@ -612,6 +620,7 @@ def look_alike_note(alike: np.ndarray | None, classes: np.ndarray, shown: int = 
 @callback(
     Output("record-table", "data"),
     Output("record-table", "page_count"),
+    Output("record-table", "selected_rows"),  # a radio button is a row of the page shown: none on a new page
     Input("record-state", "data"),
     Input("record-table", "page_current"),
     Input("record-filter", "value"),
@@ -623,11 +632,11 @@ def show_table(meta, page, which):
         raise PreventUpdate from None
     meta = _trusted(meta)
     if not meta:
-        return [], 0
+        return [], 0, []
     try:
         table = beat_table(get_store(), meta)
     except (UnknownUpload, KeyError):
-        return [], 0
+        return [], 0, []
     table["index"] = np.arange(1, len(table) + 1)
     if which in CLASSES:
         table = table[table["predicted_class"] == which]
@@ -639,7 +648,7 @@ def show_table(meta, page, which):
     shown["score"] = class_scores(shown)
     shown["id"] = shown["index"]
     columns = ["id", "index", "time_s", "rr_pre_s", "predicted_class", "score"]
-    return shown[columns].to_dict("records"), pages
+    return shown[columns].to_dict("records"), pages, []
 
 
 @callback(

@@ -122,3 +122,24 @@ def post_callback(client, dependencies, values: dict, state: dict | None = None)
     }
     response = client.post("/_dash-update-component", data=json.dumps(payload), content_type="application/json")
     return response.status_code, response.get_data(as_text=True)
+
+
+def focused(browser, attribute: str = "aria-label"):
+    """An attribute of the element that has the keyboard's focus."""
+    return browser.driver.execute_script("return document.activeElement.getAttribute(arguments[0])", attribute)
+
+
+def press(browser, key) -> None:
+    """A key pressed where the focus is, as a keyboard user does."""
+    browser.driver.switch_to.active_element.send_keys(key)
+
+
+def tab_to(browser, label: str, most: int = 30) -> None:
+    """Press Tab until the element named `label` has the focus."""
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(most):
+        if focused(browser) == label:
+            return
+        press(browser, Keys.TAB)
+    raise AssertionError(f"Tab never reached '{label}'; the focus is on '{focused(browser)}'")

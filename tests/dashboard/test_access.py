@@ -5,7 +5,7 @@ import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
 
-from pagehelpers import N_SAMPLE, click, open_path, upload_file, wait_for_results
+from pagehelpers import N_SAMPLE, click, focused, open_path, press, tab_to, upload_file, wait_for_results
 
 pytestmark = pytest.mark.browser
 
@@ -84,4 +84,24 @@ def test_acc003_table_controls_have_names(dash_duo, dash_app, bundle):
         "const b = document.querySelector('#predict-table td.dash-select-cell input');"
         "return b && b.getAttribute('aria-label')") == "Tick row 16", timeout=10,
         msg="the names do not follow the page")
+    assert dash_duo.get_logs() == []
+
+
+def test_acc004_tab_goes_row_by_row_and_out_of_a_table(dash_duo, dash_app, bundle):
+    """From a row's checkbox Tab goes to the next row's and on to the pager, where Enter turns the page. Dash's
+    DataTable takes Tab and Enter for moves between its cells and cancels them: the focus stayed on the checkbox."""
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/predict")
+    click(dash_duo, "#predict-sample")
+    wait_for_results(dash_duo, N_SAMPLE)
+    dash_duo.wait_for_element("#predict-table input[aria-label='Tick row 1']").send_keys(Keys.SPACE)  # ticks it
+    until(lambda: dash_duo.find_element("#predict-table input[aria-label='Tick row 1']").is_selected(), timeout=10)
+    for label in ("Tick row 2", "Tick row 3"):
+        press(dash_duo, Keys.TAB)
+        until(lambda: focused(dash_duo) == label, timeout=5, msg=f"Tab stayed on '{focused(dash_duo)}'")
+    tab_to(dash_duo, "Next page")
+    press(dash_duo, Keys.ENTER)
+    until(lambda: dash_duo.driver.execute_script(
+        "const b = document.querySelector('#predict-table td.dash-select-cell input');"
+        "return b && b.getAttribute('aria-label')") == "Tick row 16", timeout=10, msg="Enter did not turn the page")
     assert dash_duo.get_logs() == []

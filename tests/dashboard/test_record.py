@@ -15,7 +15,7 @@ import pytest
 from dash.testing.browser import Browser
 from dash.testing.wait import until
 
-from pagehelpers import REPO, click, open_path, wait_for_traces
+from pagehelpers import REPO, click, open_path, press, tab_to, wait_for_traces
 
 from pipeline.report import score_meaning, share
 from pipeline.vocabulary import CLASS_NAMES
@@ -412,4 +412,29 @@ def test_rec012_empty_and_oversized_files_and_a_drop(dash_duo, dash_app, rhythm,
     dash_duo.driver.execute_script(DROP_CSV, "dropped-noise.csv", True)
     dash_duo.wait_for_contains_text("#record-message", "beats found in 'dropped-noise' do not look alike", timeout=60)
     assert dash_duo.find_element("#record-results").get_attribute("hidden") is None
+    assert dash_duo.get_logs() == []
+
+
+def test_rec015_a_beat_chosen_with_the_keyboard(dash_duo, dash_app, rhythm):
+    """Each row of the beat table has a radio button: Space chooses its beat, the arrow keys the next one, and Tab
+    leaves the table for its pager, where Enter turns the page (Dash's DataTable alone cancels all four keys)."""
+    from selenium.webdriver.common.keys import Keys
+
+    dash_duo.start_server(dash_app)
+    open_path(dash_duo, "/record")
+    click(dash_duo, "#record-sample")
+    check_counts(dash_duo, expected(rhythm, SAMPLE_HEA))
+    dash_duo.wait_for_contains_text("#record-beat-text", "Beat ", timeout=30)
+    assert not dash_duo.find_element("#record-beat-text").text.startswith("Beat 3 at")
+    dash_duo.wait_for_element("#record-table input[aria-label='Choose row 3']").send_keys(Keys.SPACE)
+    dash_duo.wait_for_contains_text("#record-beat-text", "Beat 3 at", timeout=30)
+    press(dash_duo, Keys.ARROW_DOWN)
+    dash_duo.wait_for_contains_text("#record-beat-text", "Beat 4 at", timeout=30)
+    rows = len(dash_duo.find_elements("#record-table td.dash-select-cell input"))
+    tab_to(dash_duo, "Next page")
+    press(dash_duo, Keys.ENTER)
+    until(lambda: dash_duo.driver.execute_script(
+        "const b = document.querySelector('#record-table td.dash-select-cell input');"
+        "return b && b.getAttribute('aria-label')") == f"Choose row {rows + 1}", timeout=10,
+        msg="Enter did not turn the page")
     assert dash_duo.get_logs() == []
