@@ -116,16 +116,27 @@ def test_rin007_forged_pick_changes_nothing(callback_client, dependencies, sampl
 
 @pytest.mark.parametrize("values", [
     {"record-strip.clickData": {"points": "x"}, "record-tachogram.clickData": None, "record-table.active_cell": None,
-     "record-jump.value": None},
+     "record-jump.value": None, "record-table.selected_row_ids": None},
     {"record-strip.clickData": {"points": [{"x": "abc"}]}, "record-tachogram.clickData": None,
-     "record-table.active_cell": None, "record-jump.value": None},
+     "record-table.active_cell": None, "record-jump.value": None, "record-table.selected_row_ids": None},
     {"record-table.active_cell": {"row_id": "abc"}, "record-strip.clickData": None, "record-tachogram.clickData": None,
-     "record-jump.value": None},
+     "record-jump.value": None, "record-table.selected_row_ids": None},
     {"record-table.active_cell": {"row_id": 10**9}, "record-strip.clickData": None, "record-tachogram.clickData": None,
-     "record-jump.value": None},
+     "record-jump.value": None, "record-table.selected_row_ids": None},
     {"record-jump.value": "abc", "record-strip.clickData": None, "record-tachogram.clickData": None,
-     "record-table.active_cell": None},
-], ids=["points-str", "x-text", "row-text", "row-past-end", "jump-text"])
+     "record-table.active_cell": None, "record-table.selected_row_ids": None},
+    {"record-table.selected_row_ids": ["abc"], "record-strip.clickData": None, "record-tachogram.clickData": None,
+     "record-table.active_cell": None, "record-jump.value": None},
+    {"record-table.selected_row_ids": [10**9], "record-strip.clickData": None, "record-tachogram.clickData": None,
+     "record-table.active_cell": None, "record-jump.value": None},
+    {"record-table.selected_row_ids": 7, "record-strip.clickData": None, "record-tachogram.clickData": None,
+     "record-table.active_cell": None, "record-jump.value": None},
+    {"record-table.selected_row_ids": {"0": 1}, "record-strip.clickData": None, "record-tachogram.clickData": None,
+     "record-table.active_cell": None, "record-jump.value": None},
+    {"record-table.selected_row_ids": [], "record-strip.clickData": None, "record-tachogram.clickData": None,
+     "record-table.active_cell": {"row_id": 3}, "record-jump.value": None},
+], ids=["points-str", "x-text", "row-text", "row-past-end", "jump-text", "chosen-text", "chosen-past-end", "chosen-int",
+        "chosen-dict", "chosen-none-beside-a-cell"])
 def test_rin008_forged_clicks_change_nothing(callback_client, dependencies, sample, values):
     status, body = post_callback(callback_client, dependencies, values, state={"record-state.data": sample[1]})
     assert status == 204, body[:300]
@@ -149,6 +160,11 @@ def test_rin010_real_requests_still_work(callback_client, dependencies, sample):
     status, body = post_callback(callback_client, dependencies, {"record-pick.data": {"index": 3, "time": 1.0},
                                                         "record-state.data": meta})
     assert status == 200 and "Beat 4" in body, body[:300]
+    # a row's radio button chosen: its beat is picked
+    status, body = post_callback(callback_client, dependencies, {
+        "record-table.selected_row_ids": [5], "record-strip.clickData": None, "record-tachogram.clickData": None,
+        "record-table.active_cell": None, "record-jump.value": None}, state={"record-state.data": meta})
+    assert status == 200 and json.loads(body)["response"]["record-pick"]["data"]["index"] == 4, body[:300]
 
 
 def test_rin011_only_the_home_and_key_of_a_state_are_trusted(callback_client, dependencies, sample):
