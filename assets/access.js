@@ -14,9 +14,9 @@
   });
 
   // Dash's DataTable takes Tab, Enter and the arrow keys, pressed anywhere inside it, as moves between its cells
-  // and cancels them: the focus could not leave its row checkboxes, row radio buttons or pager by Tab (a keyboard
-  // trap), arrows did not move between radio buttons, and Enter did not press a pager button. On those controls
-  // the keys are left to the browser (Enter in the page-number box still goes to the table, which turns the page).
+  // and cancels them: the focus could not leave its row checkboxes or its pager by Tab (a keyboard trap), and
+  // Enter did not press a pager button. On those controls the keys are left to the browser (Enter in the
+  // page-number box still goes to the table, which turns the page).
   const TABLE_KEYS = ["Tab", "Enter", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"];
   document.addEventListener("keydown", function (event) {
     const target = event.target;
@@ -26,7 +26,7 @@
     if (control || (pageBox && event.key !== "Enter")) event.stopPropagation();
   }, true);
 
-  // Dash's DataTable gives its row checkboxes and radio buttons and its icon-only pager buttons no names.
+  // Dash's DataTable gives its row checkboxes and its icon-only pager buttons no names.
   const PAGER = {
     "first-page": "First page", "previous-page": "Previous page",
     "next-page": "Next page", "last-page": "Last page",
@@ -37,7 +37,7 @@
       const box = tr.querySelector("td.dash-select-cell input");
       const first = tr.querySelector("td.dash-cell");
       if (box && first) {
-        const label = (box.type === "radio" ? "Choose row " : "Tick row ") + first.textContent.trim();
+        const label = "Tick row " + first.textContent.trim();
         if (box.getAttribute("aria-label") !== label) box.setAttribute("aria-label", label);
       }
     });

@@ -119,10 +119,20 @@ def layout(**_query):
                     ),
                     section(
                         "One beat",
+                        html.Div(
+                            [
+                                dbc.Label("Beat number", html_for="record-goto", className="small mb-0 me-2"),
+                                dbc.Input(id="record-goto", type="number", min=1, step=1, debounce=True, size="sm",
+                                          placeholder="e.g. 12", style={"maxWidth": "8rem"}),
+                                dbc.FormFeedback(id="record-goto-feedback", type="invalid"),
+                            ],
+                            className="d-flex flex-wrap align-items-center mb-2",
+                        ),
                         html.Div(id="record-beat-text", className="small"),
                         dcc.Graph(id="record-beat", config=graph_config("recording-beat", zoom=False), responsive=True, style={"height": "340px"}),
                         dcc.Loading(html.Div(id="record-explain"), type="default", delay_show=300),
-                        lead="The beat as the model saw it (its row: 120 Hz, scaled to 0-1) over the mean ±1 sd "
+                        lead="Type a beat's number and press Enter, or click a beat on the strip or in the table. "
+                        "The beat as the model saw it (its row: 120 Hz, scaled to 0-1) over the mean ±1 sd "
                         "of the training beats of the class it was given; below it, why the cascade gave it "
                         "that class, its R-R intervals included.",
                     ),
@@ -148,8 +158,6 @@ def layout(**_query):
                                  "format": dash_table.FormatTemplate.percentage(1)},
                             ],
                             data=[],
-                            row_selectable="single",  # a radio button a row: the keyboard's way to choose a beat
-                            selected_rows=[],
                             page_action="custom",
                             page_current=0,
                             page_size=PAGE_SIZE,
@@ -163,7 +171,7 @@ def layout(**_query):
                                  "color": CLASS_COLOURS[c], "fontWeight": "700"} for c in CLASSES
                             ],
                         ),
-                        lead="Click a row, or choose its round button, to see that beat on the strip. The download is the table "
+                        lead="Click a row to see that beat on the strip. The download is the table "
                         "`python -m pipeline classify-record` writes for this file.",
                     ),
                     html.Div(id="record-reference"),
@@ -507,42 +515,47 @@ def _nearest_beat(meta: dict, t: float) -> int:
 
 @callback(
     Output("record-pick", "data"),
+    Output("record-goto", "invalid"),
+    Output("record-goto-feedback", "children"),
     Input("record-strip", "clickData"),
     Input("record-tachogram", "clickData"),
     Input("record-table", "active_cell"),
-    Input("record-table", "selected_row_ids"),
     Input("record-jump", "value"),
+    Input("record-goto", "value"),
     State("record-state", "data"),
     prevent_initial_call=True,
 )
-def pick_beat(strip_click, tachogram_click, cell, chosen, jump, meta):
-    """A beat clicked on the strip, the tachogram or the table, chosen by its row's radio button, or a missed/extra
-    beat chosen: {index, time}."""
+def pick_beat(strip_click, tachogram_click, cell, jump, number, meta):
+    """A beat clicked on the strip, the tachogram or the table, its number typed (the keyboard's way), or a
+    missed/extra beat chosen: {index, time}; a number the recording has no beat for is said under its box."""
     meta = _trusted(meta)
     if not meta:
         raise PreventUpdate
     trigger = ctx.triggered_id
     try:
-        if trigger in ("record-strip", "record-tachogram"):
+        if trigger == "record-goto":
+            if number is None:
+                raise PreventUpdate
+            beats = len(beat_table(get_store(), meta))
+            if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= beats:
+                return no_update, True, f"Type a beat number from 1 to {beats:,}."
+            index = number - 1
+        elif trigger in ("record-strip", "record-tachogram"):
             point = (strip_click if trigger == "record-strip" else tachogram_click)["points"][0]
             index = int(point["customdata"]) - 1 if point.get("customdata") is not None else _nearest_beat(meta, float(point["x"]))
-        elif "record-table.selected_row_ids" in ctx.triggered_prop_ids:
-            if not chosen:
-                raise PreventUpdate  # the page turned: no row is chosen on it yet
-            index = int(chosen[0]) - 1
         elif trigger == "record-table" and cell and cell.get("row_id") is not None:
             index = int(cell["row_id"]) - 1
         elif trigger == "record-jump" and jump:
             t = float(jump)  # the option's value: seconds as text
             if not np.isfinite(t):
                 raise PreventUpdate
-            return {"index": _nearest_beat(meta, t), "time": t}
+            return {"index": _nearest_beat(meta, t), "time": t}, False, no_update
         else:
             raise PreventUpdate
         times = beat_table(get_store(), meta)["time_s"]
         if not 0 <= index < len(times):
             raise PreventUpdate
-        return {"index": index, "time": float(times.iloc[index])}
+        return {"index": index, "time": float(times.iloc[index])}, False, no_update
     except (UnknownUpload, KeyError, TypeError, ValueError, IndexError, AttributeError):
         raise PreventUpdate from None  # gone from the store, or a click the plots and the table never send
 
@@ -620,7 +633,6 @@ def look_alike_note(alike: np.ndarray | None, classes: np.ndarray, shown: int = 
 @callback(
     Output("record-table", "data"),
     Output("record-table", "page_count"),
-    Output("record-table", "selected_rows"),  # a radio button is a row of the page shown: none on a new page
     Input("record-state", "data"),
     Input("record-table", "page_current"),
     Input("record-filter", "value"),
@@ -632,11 +644,11 @@ def show_table(meta, page, which):
         raise PreventUpdate from None
     meta = _trusted(meta)
     if not meta:
-        return [], 0, []
+        return [], 0
     try:
         table = beat_table(get_store(), meta)
     except (UnknownUpload, KeyError):
-        return [], 0, []
+        return [], 0
     table["index"] = np.arange(1, len(table) + 1)
     if which in CLASSES:
         table = table[table["predicted_class"] == which]
@@ -648,7 +660,7 @@ def show_table(meta, page, which):
     shown["score"] = class_scores(shown)
     shown["id"] = shown["index"]
     columns = ["id", "index", "time_s", "rr_pre_s", "predicted_class", "score"]
-    return shown[columns].to_dict("records"), pages, []
+    return shown[columns].to_dict("records"), pages
 
 
 @callback(

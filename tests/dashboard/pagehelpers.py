@@ -134,12 +134,12 @@ def press(browser, key) -> None:
     browser.driver.switch_to.active_element.send_keys(key)
 
 
-def tab_to(browser, label: str, most: int = 30) -> None:
-    """Press Tab until the element named `label` has the focus."""
+def tab_to(browser, value: str, attribute: str = "aria-label", most: int = 30) -> None:
+    """Press Tab until the element whose `attribute` is `value` (its name, or its id) has the focus."""
     from selenium.webdriver.common.keys import Keys
 
     for _ in range(most):
-        if focused(browser) == label:
+        if focused(browser, attribute) == value:
             return
         press(browser, Keys.TAB)
-    raise AssertionError(f"Tab never reached '{label}'; the focus is on '{focused(browser)}'")
+    raise AssertionError(f"Tab never reached {attribute} '{value}'; the focus is on '{focused(browser, attribute)}'")

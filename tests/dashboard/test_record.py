@@ -416,25 +416,29 @@ def test_rec012_empty_and_oversized_files_and_a_drop(dash_duo, dash_app, rhythm,
 
 
 def test_rec015_a_beat_chosen_with_the_keyboard(dash_duo, dash_app, rhythm):
-    """Each row of the beat table has a radio button: Space chooses its beat, the arrow keys the next one, and Tab
-    leaves the table for its pager, where Enter turns the page (Dash's DataTable alone cancels all four keys)."""
+    """A beat is chosen by typing its number (Tab to the box, Enter), a number the recording lacks is said under the
+    box, and Tab leaves the beat table for its pager, where Enter turns the page (Dash's DataTable alone cancels
+    both keys there and keeps the focus)."""
     from selenium.webdriver.common.keys import Keys
 
+    result = expected(rhythm, SAMPLE_HEA)
     dash_duo.start_server(dash_app)
     open_path(dash_duo, "/record")
     click(dash_duo, "#record-sample")
-    check_counts(dash_duo, expected(rhythm, SAMPLE_HEA))
+    check_counts(dash_duo, result)
     dash_duo.wait_for_contains_text("#record-beat-text", "Beat ", timeout=30)
-    assert not dash_duo.find_element("#record-beat-text").text.startswith("Beat 3 at")
-    dash_duo.wait_for_element("#record-table input[aria-label='Choose row 3']").send_keys(Keys.SPACE)
-    dash_duo.wait_for_contains_text("#record-beat-text", "Beat 3 at", timeout=30)
-    press(dash_duo, Keys.ARROW_DOWN)
-    dash_duo.wait_for_contains_text("#record-beat-text", "Beat 4 at", timeout=30)
-    rows = len(dash_duo.find_elements("#record-table td.dash-select-cell input"))
-    tab_to(dash_duo, "Next page")
+    assert not dash_duo.find_element("#record-beat-text").text.startswith("Beat 7 at")
+    tab_to(dash_duo, "record-goto", attribute="id", most=60)
+    press(dash_duo, "7" + Keys.ENTER)
+    dash_duo.wait_for_contains_text("#record-beat-text", "Beat 7 at", timeout=30)
+    until(lambda: abs(np.mean(strip_range(dash_duo)) - result.table["time_s"].iloc[6]) < 0.5, timeout=20,
+          msg="the strip did not centre on beat 7")
+    beats = result.summary["beats"]
+    dash_duo.find_element("#record-goto").send_keys(Keys.BACKSPACE, f"{beats + 1}", Keys.ENTER)
+    dash_duo.wait_for_contains_text("#record-goto-feedback", f"Type a beat number from 1 to {beats:,}.", timeout=20)
+    assert dash_duo.find_element("#record-beat-text").text.startswith("Beat 7 at")
+    rows = len(dash_duo.find_elements("#record-table td[data-dash-column=index]"))
+    tab_to(dash_duo, "Next page", most=80)
     press(dash_duo, Keys.ENTER)
-    until(lambda: dash_duo.driver.execute_script(
-        "const b = document.querySelector('#record-table td.dash-select-cell input');"
-        "return b && b.getAttribute('aria-label')") == f"Choose row {rows + 1}", timeout=10,
-        msg="Enter did not turn the page")
+    dash_duo.wait_for_text_to_equal("#record-table td[data-dash-column=index]", str(rows + 1), timeout=10)
     assert dash_duo.get_logs() == []

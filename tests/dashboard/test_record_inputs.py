@@ -116,27 +116,16 @@ def test_rin007_forged_pick_changes_nothing(callback_client, dependencies, sampl
 
 @pytest.mark.parametrize("values", [
     {"record-strip.clickData": {"points": "x"}, "record-tachogram.clickData": None, "record-table.active_cell": None,
-     "record-jump.value": None, "record-table.selected_row_ids": None},
+     "record-jump.value": None, "record-goto.value": None},
     {"record-strip.clickData": {"points": [{"x": "abc"}]}, "record-tachogram.clickData": None,
-     "record-table.active_cell": None, "record-jump.value": None, "record-table.selected_row_ids": None},
+     "record-table.active_cell": None, "record-jump.value": None, "record-goto.value": None},
     {"record-table.active_cell": {"row_id": "abc"}, "record-strip.clickData": None, "record-tachogram.clickData": None,
-     "record-jump.value": None, "record-table.selected_row_ids": None},
+     "record-jump.value": None, "record-goto.value": None},
     {"record-table.active_cell": {"row_id": 10**9}, "record-strip.clickData": None, "record-tachogram.clickData": None,
-     "record-jump.value": None, "record-table.selected_row_ids": None},
+     "record-jump.value": None, "record-goto.value": None},
     {"record-jump.value": "abc", "record-strip.clickData": None, "record-tachogram.clickData": None,
-     "record-table.active_cell": None, "record-table.selected_row_ids": None},
-    {"record-table.selected_row_ids": ["abc"], "record-strip.clickData": None, "record-tachogram.clickData": None,
-     "record-table.active_cell": None, "record-jump.value": None},
-    {"record-table.selected_row_ids": [10**9], "record-strip.clickData": None, "record-tachogram.clickData": None,
-     "record-table.active_cell": None, "record-jump.value": None},
-    {"record-table.selected_row_ids": 7, "record-strip.clickData": None, "record-tachogram.clickData": None,
-     "record-table.active_cell": None, "record-jump.value": None},
-    {"record-table.selected_row_ids": {"0": 1}, "record-strip.clickData": None, "record-tachogram.clickData": None,
-     "record-table.active_cell": None, "record-jump.value": None},
-    {"record-table.selected_row_ids": [], "record-strip.clickData": None, "record-tachogram.clickData": None,
-     "record-table.active_cell": {"row_id": 3}, "record-jump.value": None},
-], ids=["points-str", "x-text", "row-text", "row-past-end", "jump-text", "chosen-text", "chosen-past-end", "chosen-int",
-        "chosen-dict", "chosen-none-beside-a-cell"])
+     "record-table.active_cell": None, "record-goto.value": None},
+], ids=["points-str", "x-text", "row-text", "row-past-end", "jump-text"])
 def test_rin008_forged_clicks_change_nothing(callback_client, dependencies, sample, values):
     status, body = post_callback(callback_client, dependencies, values, state={"record-state.data": sample[1]})
     assert status == 204, body[:300]
@@ -160,9 +149,9 @@ def test_rin010_real_requests_still_work(callback_client, dependencies, sample):
     status, body = post_callback(callback_client, dependencies, {"record-pick.data": {"index": 3, "time": 1.0},
                                                         "record-state.data": meta})
     assert status == 200 and "Beat 4" in body, body[:300]
-    # a row's radio button chosen: its beat is picked
+    # a beat's number typed: that beat is picked
     status, body = post_callback(callback_client, dependencies, {
-        "record-table.selected_row_ids": [5], "record-strip.clickData": None, "record-tachogram.clickData": None,
+        "record-goto.value": 5, "record-strip.clickData": None, "record-tachogram.clickData": None,
         "record-table.active_cell": None, "record-jump.value": None}, state={"record-state.data": meta})
     assert status == 200 and json.loads(body)["response"]["record-pick"]["data"]["index"] == 4, body[:300]
 
@@ -181,3 +170,17 @@ def test_rin011_only_the_home_and_key_of_a_state_are_trusted(callback_client, de
                                   "record-whole.n_clicks": None}, state={"record-window.data": None})
     assert status == 200, body[:300]
     assert json.loads(body)["response"]["record-window"]["data"] == [0.0, meta["duration_s"]]
+
+
+@pytest.mark.parametrize("number", [0, -3, 10**9, 2.5, "7", True, [3], {"x": 1}],
+                         ids=["zero", "negative", "past-end", "fraction", "text", "bool", "list", "dict"])
+def test_rin014_a_beat_number_the_recording_lacks_is_said(callback_client, dependencies, sample, number):
+    """The number box says which numbers the recording has, and no beat is picked."""
+    status, body = post_callback(callback_client, dependencies, {
+        "record-goto.value": number, "record-strip.clickData": None, "record-tachogram.clickData": None,
+        "record-table.active_cell": None, "record-jump.value": None}, state={"record-state.data": sample[1]})
+    assert status == 200, body[:300]
+    response = json.loads(body)["response"]
+    beats = sample[1]["summary"]["beats"]
+    assert "record-pick" not in response and response["record-goto"]["invalid"] is True
+    assert response["record-goto-feedback"]["children"] == f"Type a beat number from 1 to {beats:,}."
