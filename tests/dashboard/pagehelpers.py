@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -143,3 +144,21 @@ def tab_to(browser, value: str, attribute: str = "aria-label", most: int = 30) -
             return
         press(browser, Keys.TAB)
     raise AssertionError(f"Tab never reached {attribute} '{value}'; the focus is on '{focused(browser, attribute)}'")
+
+
+def luminance(rgb: str) -> float:
+    """WCAG relative luminance of a computed CSS colour ("rgb(r, g, b)" or "rgba(...)")."""
+    channels = [int(v) / 255 for v in re.findall(r"[\d.]+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(browser, selector: str) -> float:
+    """The text's contrast with the background it is drawn on (its own, or the nearest ancestor's that has one)."""
+    colours = browser.driver.execute_script(
+        "let e = document.querySelector(arguments[0]); const color = getComputedStyle(e).color;"
+        "while (e.parentElement && /^rgba\\(.*, 0\\)$|^transparent$/.test(getComputedStyle(e).backgroundColor))"
+        "  e = e.parentElement;"
+        "return [color, getComputedStyle(e).backgroundColor];", selector)
+    light, dark = sorted(map(luminance, colours), reverse=True)
+    return (light + 0.05) / (dark + 0.05)

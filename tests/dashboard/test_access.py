@@ -1,28 +1,11 @@
 """Access in a real headless Chromium: text contrast measured on the rendered colours, the keyboard, accessible names."""
-import re
-
 import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
 
-from pagehelpers import N_SAMPLE, click, focused, open_path, press, tab_to, upload_file, wait_for_results
+from pagehelpers import N_SAMPLE, click, contrast, focused, open_path, press, tab_to, upload_file, wait_for_results
 
 pytestmark = pytest.mark.browser
-
-
-def luminance(rgb: str) -> float:
-    """WCAG relative luminance of a computed CSS colour ("rgb(r, g, b)" or "rgba(...)")."""
-    channels = [int(v) / 255 for v in re.findall(r"[\d.]+", rgb)[:3]]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(browser, selector: str) -> float:
-    colours = browser.driver.execute_script(
-        "const s = getComputedStyle(document.querySelector(arguments[0]));"
-        "return [s.color, s.backgroundColor];", selector)
-    light, dark = sorted(map(luminance, colours), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
 
 
 def test_acc001_contrast_at_least_4_5(dash_duo, dash_app, tmp_path):

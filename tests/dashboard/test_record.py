@@ -15,7 +15,7 @@ import pytest
 from dash.testing.browser import Browser
 from dash.testing.wait import until
 
-from pagehelpers import REPO, click, open_path, press, tab_to, wait_for_traces
+from pagehelpers import REPO, click, contrast, open_path, press, tab_to, wait_for_traces
 
 from pipeline.report import score_meaning, share
 from pipeline.vocabulary import CLASS_NAMES
@@ -436,6 +436,7 @@ def test_rec015_a_beat_chosen_with_the_keyboard(dash_duo, dash_app, rhythm):
     beats = result.summary["beats"]
     dash_duo.find_element("#record-goto").send_keys(Keys.BACKSPACE, f"{beats + 1}", Keys.ENTER)
     dash_duo.wait_for_contains_text("#record-goto-feedback", f"Type a beat number from 1 to {beats:,}.", timeout=20)
+    assert contrast(dash_duo, "#record-goto-feedback") >= 4.5  # WCAG AA on the page's background
     assert dash_duo.find_element("#record-beat-text").text.startswith("Beat 7 at")
     rows = len(dash_duo.find_elements("#record-table td[data-dash-column=index]"))
     tab_to(dash_duo, "Next page", most=80)
