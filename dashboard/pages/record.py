@@ -514,6 +514,17 @@ def _nearest_beat(meta: dict, t: float) -> int:
 
 
 @callback(
+    Output("record-goto", "value"),
+    Output("record-goto", "invalid", allow_duplicate=True),
+    Input("record-state", "data"),
+    prevent_initial_call=True,
+)
+def clear_beat_number(_meta):
+    """A new recording, lead or rate: the number typed for the one before is gone, and so is what was said of it."""
+    return None, False
+
+
+@callback(
     Output("record-pick", "data"),
     Output("record-goto", "invalid"),
     Output("record-goto-feedback", "children"),

@@ -438,6 +438,12 @@ def test_rec015_a_beat_chosen_with_the_keyboard(dash_duo, dash_app, rhythm):
     dash_duo.wait_for_contains_text("#record-goto-feedback", f"Type a beat number from 1 to {beats:,}.", timeout=20)
     assert contrast(dash_duo, "#record-goto-feedback") >= 4.5  # WCAG AA on the page's background
     assert dash_duo.find_element("#record-beat-text").text.startswith("Beat 7 at")
+    # another recording (the same file again, as another lead would be): the box is empty and says nothing
+    click(dash_duo, "#record-sample")
+    until(lambda: dash_duo.find_element("#record-goto").get_attribute("value") == "", timeout=30,
+          msg="the number typed for the recording before is still there")
+    assert "is-invalid" not in dash_duo.find_element("#record-goto").get_attribute("class")
+    dash_duo.wait_for_contains_text("#record-beat-text", "Beat ", timeout=30)
     rows = len(dash_duo.find_elements("#record-table td[data-dash-column=index]"))
     tab_to(dash_duo, "Next page", most=80)
     press(dash_duo, Keys.ENTER)
