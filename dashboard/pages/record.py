@@ -165,7 +165,7 @@ def layout(**_query):
                             style_table={"overflowX": "auto"},
                             style_cell={"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
                                         "fontSize": "0.9rem", "padding": "4px 8px", "cursor": "pointer"},
-                            style_header={"fontWeight": "600", "backgroundColor": "#f4f6f7"},
+                            style_header={"fontWeight": "600", "backgroundColor": "#f4f6f7", "whiteSpace": "normal", "height": "auto"},
                             style_data_conditional=[
                                 {"if": {"filter_query": f'{{predicted_class}} = "{c}"', "column_id": "predicted_class"},
                                  "color": CLASS_COLOURS[c], "fontWeight": "700"} for c in CLASSES
