@@ -20,6 +20,7 @@ SHORT_RATIO = 0.7  # a beat this close (x local median R-R) to a neighbour ...
 WEAK_RATIO = 0.5  # ... is dropped when its QRS is this weak relative to its neighbours, on average over the leads
 FAINT_RATIO = 0.3  # any beat this weak on every lead is dropped ...
 FAINT_MEAN = 0.3  # ... or this weak on average over the leads (chosen on DS1: bench_detect_faint.py)
+FILL_FAINT = 0.05  # a beat the other lead fills in near a neighbour shows this on the primary (bench_detect_fill.py)
 LOCAL_BEATS = 9  # beats in the local median R-R where gaps are sought
 LOCAL_AMPLITUDE_BEATS = 15  # beats in the local medians of QRS amplitude and R-R where weak beats are judged
 CHUNK_S = 3600.0  # long recordings are detected an hour at a time, so working memory stays small (42 MB a day) ...
@@ -115,6 +116,24 @@ def _fill_gaps(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
     in_gap = rr[k] > GAP_RATIO * median[k]
     clear = (candidates - primary[k] > GAP_MARGIN * median[k]) & (primary[k + 1] - candidates > GAP_MARGIN * median[k])
     return np.union1d(primary, candidates[in_gap & clear])
+
+
+def _unseen_early(added: np.ndarray, beats: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarray:
+    """Which of the other lead's beats filled into the primary lead's rhythm gaps sit close to a primary beat
+    (SHORT_RATIO x the local median R-R) and show on the primary lead under FILL_FAINT x its beats' local QRS,
+    where that lead is not silent: a ventricular beat's T wave, large on V1 (record 208), rather than a beat."""
+    if FILL_FAINT <= 0 or len(added) == 0 or len(beats) < 3:
+        return np.zeros(len(added), dtype=bool)
+    half = int(0.05 * fs)
+    amplitude = _window_max(envelope, beats, half)
+    local = _local_median(amplitude, LOCAL_AMPLITUDE_BEATS)
+    rr = np.diff(beats)
+    median = _local_median(np.r_[rr[0], rr], LOCAL_AMPLITUDE_BEATS)
+    after = np.clip(np.searchsorted(beats, added), 0, len(beats) - 1)  # each fill sits between after-1 and after
+    before = np.clip(after - 1, 0, len(beats) - 1)
+    near = np.minimum(added - beats[before], beats[after] - added) < SHORT_RATIO * median[after]
+    heard = local[after] > 0.05 * np.median(amplitude)
+    return near & heard & (_window_max(envelope, added, half) < FILL_FAINT * local[after])
 
 
 def _search_gaps(beats: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarray:
@@ -225,6 +244,7 @@ def _detect(signals: np.ndarray, fs: float, lead: int) -> np.ndarray:
         secondary, other_envelope = _lead(signals[:, other], fs)
         # A filled beat is placed on the primary lead's R peak when that lead shows one nearby.
         added = np.setdiff1d(_fill_gaps(beats, secondary), beats)
+        added = added[~_unseen_early(added, beats, envelope, fs)]
         placed = _window_argmax(envelope, added, int(0.05 * fs))
         beats = np.union1d(beats, np.where(envelope[placed] > 0, placed, added))
         envelopes.append(other_envelope)

@@ -84,6 +84,21 @@ def test_det_faint_on_average_over_the_leads_is_dropped(monkeypatch):
     assert len(match_beats(reference, detect_beats(signals, FS), FS).extra) >= 10
 
 
+def test_det_a_t_wave_filled_in_from_the_second_lead_is_dropped(monkeypatch):
+    """208 (DS1), 14:20-15:20 of the record: 39.8 s into this excerpt a ventricular beat's T wave, large on V1 and 0.09
+    of the QRS on MLII, sits in a gap of MLII's rhythm 0.33 s after the beat. The second lead's fill would take it
+    for a beat; a fill that close to a neighbour must show on MLII (FILL_FAINT, chosen on DS1)."""
+    from pipeline import detect
+
+    signals, reference, _ = _read(FIXTURE_DETECT, "208")
+    t_wave = int(39.80 * FS)
+    for limit, found in ((detect.FILL_FAINT, False), (0.0, True)):
+        monkeypatch.setattr(detect, "FILL_FAINT", limit)
+        detected = detect_beats(signals, FS)
+        assert (np.abs(detected - t_wave) < 0.15 * FS).any() == found, limit
+        assert not (np.abs(reference - t_wave) < 0.15 * FS).any()  # no beat of the reference there
+
+
 def test_det_positions_are_the_reference_r_peaks(excerpts):
     """Beat rows start at the reference annotation; normal beats must land within 3 samples (8 ms) of it."""
     offsets = []
