@@ -118,22 +118,32 @@ def _fill_gaps(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
     return np.union1d(primary, candidates[in_gap & clear])
 
 
+def _local_qrs(envelope: np.ndarray, beats: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """On one lead: each beat's QRS amplitude, its local median over LOCAL_AMPLITUDE_BEATS beats, and where the lead
+    is locally silent (an electrode off: the local median under 5% of the lead's usual amplitude)."""
+    amplitude = _window_max(envelope, beats, int(0.05 * fs))
+    local = _local_median(amplitude, LOCAL_AMPLITUDE_BEATS)
+    return amplitude, local, local <= 0.05 * np.median(amplitude)
+
+
+def _local_rr(beats: np.ndarray) -> np.ndarray:
+    """Each beat's local median R-R (the R-R before it; the first beat takes the one after)."""
+    rr = np.diff(beats)
+    return _local_median(np.r_[rr[0], rr], LOCAL_AMPLITUDE_BEATS)
+
+
 def _unseen_early(added: np.ndarray, beats: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarray:
     """Which of the other lead's beats filled into the primary lead's rhythm gaps sit close to a primary beat
     (SHORT_RATIO x the local median R-R) and show on the primary lead under FILL_FAINT x its beats' local QRS,
     where that lead is not silent: a ventricular beat's T wave, large on V1 (record 208), rather than a beat."""
     if FILL_FAINT <= 0 or len(added) == 0 or len(beats) < 3:
         return np.zeros(len(added), dtype=bool)
-    half = int(0.05 * fs)
-    amplitude = _window_max(envelope, beats, half)
-    local = _local_median(amplitude, LOCAL_AMPLITUDE_BEATS)
-    rr = np.diff(beats)
-    median = _local_median(np.r_[rr[0], rr], LOCAL_AMPLITUDE_BEATS)
+    _, local, silent = _local_qrs(envelope, beats, fs)
     after = np.clip(np.searchsorted(beats, added), 0, len(beats) - 1)  # each fill sits between after-1 and after
     before = np.clip(after - 1, 0, len(beats) - 1)
-    near = np.minimum(added - beats[before], beats[after] - added) < SHORT_RATIO * median[after]
-    heard = local[after] > 0.05 * np.median(amplitude)
-    return near & heard & (_window_max(envelope, added, half) < FILL_FAINT * local[after])
+    near = np.minimum(added - beats[before], beats[after] - added) < SHORT_RATIO * _local_rr(beats)[after]
+    faint = _window_max(envelope, added, int(0.05 * fs)) < FILL_FAINT * local[after]
+    return near & ~silent[after] & faint
 
 
 def _search_gaps(beats: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarray:
@@ -143,7 +153,7 @@ def _search_gaps(beats: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarr
         return beats
     rr = np.diff(beats)
     median = _local_median(rr, LOCAL_BEATS)
-    amplitude = _local_median(_window_max(envelope, beats, int(0.05 * fs)), LOCAL_AMPLITUDE_BEATS)
+    amplitude = _local_qrs(envelope, beats, fs)[1]  # the local median QRS
     found = []
     for k in np.flatnonzero(rr > GAP_RATIO * median):
         start = beats[k] + int(GAP_MARGIN * median[k])
@@ -163,19 +173,15 @@ def _drop_weak(beats: np.ndarray, envelopes: list[np.ndarray], fs: float) -> np.
     """
     if len(beats) < 3:
         return beats
-    half = int(0.05 * fs)
     relative = []
     for envelope in envelopes:
-        amplitude = _window_max(envelope, beats, half)
-        local = _local_median(amplitude, LOCAL_AMPLITUDE_BEATS)
-        silent = local <= 0.05 * np.median(amplitude)
+        amplitude, local, silent = _local_qrs(envelope, beats, fs)
         relative.append(np.where(silent, np.nan, amplitude / np.where(silent, 1.0, local)))
     relative = np.array(relative)
     heard = ~np.isnan(relative)
     mean = np.where(heard, relative, 0.0).sum(axis=0) / np.maximum(heard.sum(axis=0), 1)
     rr = np.diff(beats)
-    median = _local_median(np.r_[rr[0], rr], LOCAL_AMPLITUDE_BEATS)
-    nearest = np.minimum(np.r_[rr[0], rr], np.r_[rr, rr[-1]]) / median
+    nearest = np.minimum(np.r_[rr[0], rr], np.r_[rr, rr[-1]]) / _local_rr(beats)
     weak = (nearest < SHORT_RATIO) & (mean < WEAK_RATIO) & heard.any(axis=0)
     faint = ((~heard | (relative < FAINT_RATIO)).all(axis=0) | (mean < FAINT_MEAN)) & heard.any(axis=0)
     return beats[~(weak | faint)]
