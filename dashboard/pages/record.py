@@ -174,7 +174,7 @@ def layout(**_query):
                         lead="Click a row to see that beat on the strip. The download is the table "
                         "`python -m pipeline classify-record` writes for this file.",
                     ),
-                    html.Div(id="record-reference"),
+                    html.Div(_no_reference(), id="record-reference"),
                 ],
                 id="record-results",
                 hidden=True,
@@ -256,11 +256,16 @@ def _summary(meta: dict) -> html.Div:
     )
 
 
+def _no_reference() -> html.Div:
+    """No comparison to show; the jump list stays in the layout, hidden: the beat-picking callback listens to it."""
+    return html.Div(dcc.Dropdown(id="record-jump", options=[]), hidden=True)
+
+
 def _reference(meta: dict) -> html.Div:
     """Se and +P per class against the annotations, the confusion matrix, and the missed and extra beats to jump to."""
     ref = meta["reference"]
-    if not ref:  # the jump list stays in the layout: the beat-picking callback listens to it
-        return html.Div(dcc.Dropdown(id="record-jump", options=[]), hidden=True)
+    if not ref:
+        return _no_reference()
     det = ref["detection"]
     rows = [html.Tr([html.Td(html.Strong(c, style={"color": CLASS_COLOURS[c]})),
                      html.Td(f"{m['reference']:,}"), html.Td(f"{m['sensitivity']:.1%}" if m["reference"] else "–"),
@@ -330,16 +335,20 @@ def _reference(meta: dict) -> html.Div:
 )
 def classify(upload, lead, fs, invert):
     """Read and classify the recording through the pipeline; any problem with it becomes one sentence."""
-    keep = (no_update,) * 4
+
+    def failed(text: str, lead_options=no_update, lead_value=no_update):
+        """The sentence, and no results (the lead menu kept unless the upload itself failed)."""
+        return *_message(text), None, True, None, _no_reference(), lead_options, lead_value, *(no_update,) * 4
+
     try:
         upload, lead, fs = inputs.record_files(upload), inputs.record_lead(lead), inputs.sampling_rate(fs)
         invert = inputs.record_invert(invert)
     except inputs.BadInput as error:
-        return *_message(str(error)), None, True, None, None, no_update, no_update, *keep
+        return failed(str(error))
     if not upload:
         raise PreventUpdate
     if "error" in upload:
-        return *_message(upload["error"]), None, True, None, None, [], None, *keep
+        return failed(upload["error"], [], None)
     if ctx.triggered_id == "record-files":
         lead, invert = None, False  # a new recording starts on its default lead, the right way up
     names = ", ".join(f["filename"] for f in upload["files"])
@@ -349,16 +358,15 @@ def classify(upload, lead, fs, invert):
     except (RecordingError, RecordError) as error:
         # name the files, unless the sentence already does ("short.csv holds 5.0 s of signal; ...")
         named = any(f["filename"] in str(error) for f in upload["files"])
-        return *_message(str(error) if named else f"{names}: {error}"), None, True, None, None, no_update, no_update, *keep
+        return failed(str(error) if named else f"{names}: {error}")
     except UnknownUpload as error:
-        return *_message(str(error)), None, True, None, None, no_update, no_update, *keep
+        return failed(str(error))
     except BundleError as error:
-        return *_message(f"The models could not be loaded: {error}"), None, True, None, None, no_update, no_update, *keep
+        return failed(f"The models could not be loaded: {error}")
     except Exception:  # a bug, not the user's file: log it, keep the page (and the worker) alive
         log.exception("classifying recording %s failed", names)
-        return (*_message(f"Something went wrong on the server while classifying {names}. It has been logged; "
-                          "try again, or try another recording."), None, True, None, None, no_update, no_update,
-                *keep)
+        return failed(f"Something went wrong on the server while classifying {names}. It has been logged; try again, "
+                      "or try another recording.")
     warning = _message(" ".join(meta["warnings"]), "warning") if meta["warnings"] else (None, "danger", False)
     counts = meta["summary"]["counts"]
     filters = [{"label": "all", "value": "all", "input_id": "record-filter-all"}]
