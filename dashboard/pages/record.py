@@ -515,8 +515,7 @@ def show_strip(meta, strip_relayout, tachogram_relayout, pick, _whole, current):
 # ---------------------------------------------------------------- one beat
 
 
-def _nearest_beat(meta: dict, t: float) -> int:
-    times = beat_table(get_store(), meta)["time_s"].to_numpy()
+def _nearest_beat(times: np.ndarray, t: float) -> int:
     i = int(np.clip(np.searchsorted(times, t), 1, len(times) - 1))
     return i if abs(times[i] - t) < abs(times[i - 1] - t) else i - 1
 
@@ -551,30 +550,29 @@ def pick_beat(strip_click, tachogram_click, cell, jump, number, meta):
     if not meta:
         raise PreventUpdate
     trigger = ctx.triggered_id
+    if trigger == "record-goto" and number is None:
+        raise PreventUpdate
     try:
+        times = beat_table(get_store(), meta)["time_s"].to_numpy()
         if trigger == "record-goto":
-            if number is None:
-                raise PreventUpdate
-            beats = len(beat_table(get_store(), meta))
-            if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= beats:
-                return no_update, True, f"Type a beat number from 1 to {beats:,}."
+            if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(times):
+                return no_update, True, f"Type a beat number from 1 to {len(times):,}."
             index = number - 1
         elif trigger in ("record-strip", "record-tachogram"):
             point = (strip_click if trigger == "record-strip" else tachogram_click)["points"][0]
-            index = int(point["customdata"]) - 1 if point.get("customdata") is not None else _nearest_beat(meta, float(point["x"]))
+            index = int(point["customdata"]) - 1 if point.get("customdata") is not None else _nearest_beat(times, float(point["x"]))
         elif trigger == "record-table" and cell and cell.get("row_id") is not None:
             index = int(cell["row_id"]) - 1
         elif trigger == "record-jump" and jump:
             t = float(jump)  # the option's value: seconds as text
             if not np.isfinite(t):
                 raise PreventUpdate
-            return {"index": _nearest_beat(meta, t), "time": t}, False, no_update
+            return {"index": _nearest_beat(times, t), "time": t}, False, no_update
         else:
             raise PreventUpdate
-        times = beat_table(get_store(), meta)["time_s"]
         if not 0 <= index < len(times):
             raise PreventUpdate
-        return {"index": index, "time": float(times.iloc[index])}, False, no_update
+        return {"index": index, "time": float(times[index])}, False, no_update
     except (UnknownUpload, KeyError, TypeError, ValueError, IndexError, AttributeError):
         raise PreventUpdate from None  # gone from the store, or a click the plots and the table never send
 
